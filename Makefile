@@ -1,0 +1,41 @@
+# Two commands on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+DEMO_PATIENTS ?= 2000
+export FLASK_APP := app
+
+.PHONY: install migrate run test test-sqlite test-postgres bench-seed clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+run: migrate
+	$(BIN)/flask seed-demo --if-empty --patients $(DEMO_PATIENTS)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py 'app.wsgi:app'
+
+# The whole suite on the embedded SQLite store, then again on PostgreSQL.
+# A pytest exit status of 5 (no tests collected) fails like any other.
+test: test-sqlite test-postgres
+
+test-sqlite: install
+	$(BIN)/pytest
+
+test-postgres: install
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+
+bench-seed: migrate
+	$(BIN)/python bench/seed_bench.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,1 @@
+"""The access log of personal-data reads; admins read it under Administration."""

@@ -1,0 +1,71 @@
+"""Record and read the access log of personal data (seed 003: searches are logged)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+
+from sqlalchemy import Select, insert, select
+from sqlalchemy.orm import contains_eager
+
+from app.clock import utcnow
+from app.extensions import db
+from app.models import AccessLogEntry, Patient, User
+
+
+class AccessAction(str, Enum):
+    SEARCH = "search"
+    OVERVIEW = "overview"
+    EDIT = "edit"
+    RECEIPT = "receipt"
+    WITHDRAWALS = "withdrawals"
+    ACCESS_LOG = "access_log"
+
+    @property
+    def label(self) -> str:
+        return ACTION_LABELS.get(self, self.value)
+
+
+ACTION_LABELS = {
+    AccessAction.SEARCH: "Sökning",
+    AccessAction.OVERVIEW: "Patientöversikt",
+    AccessAction.EDIT: "Ändring av patientuppgifter",
+    AccessAction.RECEIPT: "Förskrivningskvitto",
+    AccessAction.WITHDRAWALS: "Uttag",
+    AccessAction.ACCESS_LOG: "Läsning av åtkomstloggen",
+}
+
+
+def record_patient_access(user_id: int, patient_ids: Iterable[int], action: AccessAction, context: str) -> int:
+    """Write one access-log row per patient read, commit, and return how many were written."""
+    now = utcnow()
+    rows = [
+        {"at": now, "user_id": user_id, "patient_id": pid, "action": action.value, "context": context[:120]}
+        for pid in dict.fromkeys(patient_ids)
+    ]
+    if rows:
+        db.session.execute(insert(AccessLogEntry), rows)
+        db.session.commit()
+    return len(rows)
+
+
+def access_log_query(user_id: int | None = None, patient_id: int | None = None) -> Select:
+    """Return the log entries, optionally for one user and/or one patient."""
+    query = (
+        select(AccessLogEntry)
+        .join(AccessLogEntry.user)
+        .join(AccessLogEntry.patient)
+        .options(contains_eager(AccessLogEntry.user), contains_eager(AccessLogEntry.patient))
+    )
+    if user_id is not None:
+        query = query.where(AccessLogEntry.user_id == user_id)
+    if patient_id is not None:
+        query = query.where(AccessLogEntry.patient_id == patient_id)
+    return query
+
+
+def find_patient_by_personnummer(personnummer: str) -> Patient | None:
+    return db.session.scalar(select(Patient).where(Patient.personnummer == personnummer))
+
+
+def all_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.username)))

@@ -1,0 +1,10 @@
+"""Administration pages for the business owner (verksamhetsansvarig)."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from app.admin.views import bp
+
+    app.register_blueprint(bp)

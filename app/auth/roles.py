@@ -1,0 +1,62 @@
+"""The six roles of SPEC section 1 and what each may do; plain values, no Flask."""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Role(str, Enum):
+    PRESCRIBER = "prescriber"
+    CUSTOMER_SERVICE = "customer_service"
+    HMS_STAFF = "hms_staff"
+    TECHNICIAN = "technician"
+    IT_STAFF = "it_staff"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.PRESCRIBER: "Förskrivare",
+    Role.CUSTOMER_SERVICE: "Kundservice",
+    Role.HMS_STAFF: "Hjälpmedelsservice",
+    Role.TECHNICIAN: "Servicetekniker",
+    Role.IT_STAFF: "IT / systemansvarig",
+    Role.ADMIN: "Verksamhetsansvarig",
+}
+
+
+class Permission(str, Enum):
+    READ_PATIENTS = "read_patients"
+    PRESCRIBE = "prescribe"
+    CREATE_WITHDRAWALS = "create_withdrawals"
+    CAPTURE_RESERVE_ITEMS = "capture_reserve_items"
+    MANAGE_WORK_ORDERS = "manage_work_orders"
+    PUBLISH_STATUS = "publish_status"
+    READ_ACCESS_LOG = "read_access_log"
+    MANAGE_USERS = "manage_users"
+    READ_PRODUCTS = "read_products"
+    USE_MY_PAGE = "use_my_page"
+
+
+_PATIENT_WORKERS = {Role.PRESCRIBER, Role.CUSTOMER_SERVICE, Role.HMS_STAFF, Role.TECHNICIAN}
+
+# IT staff run the status page and never see patient data (SPEC section 1).
+PERMISSIONS: dict[Permission, frozenset[Role]] = {
+    Permission.READ_PATIENTS: frozenset(_PATIENT_WORKERS),
+    Permission.PRESCRIBE: frozenset({Role.PRESCRIBER}),
+    Permission.CREATE_WITHDRAWALS: frozenset({Role.PRESCRIBER, Role.CUSTOMER_SERVICE}),
+    Permission.CAPTURE_RESERVE_ITEMS: frozenset({Role.CUSTOMER_SERVICE, Role.HMS_STAFF}),
+    Permission.MANAGE_WORK_ORDERS: frozenset({Role.TECHNICIAN, Role.HMS_STAFF}),
+    Permission.PUBLISH_STATUS: frozenset({Role.IT_STAFF}),
+    Permission.READ_ACCESS_LOG: frozenset({Role.ADMIN}),
+    Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Permission.READ_PRODUCTS: frozenset(_PATIENT_WORKERS | {Role.ADMIN}),
+    Permission.USE_MY_PAGE: frozenset(Role),
+}
+
+
+def roles_allow(roles: set[Role] | frozenset[Role], permission: Permission) -> bool:
+    """Return whether any of the roles grants the permission."""
+    return bool(PERMISSIONS[permission] & set(roles))

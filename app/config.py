@@ -1,0 +1,75 @@
+"""Configuration: defaults for the embedded SQLite store, overridable from the environment."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def normalise_database_url(url: str) -> str:
+    """Return the SQLAlchemy URL, choosing psycopg 3 for plain postgresql:// URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret_key(instance_path: Path) -> str:
+    """Return the instance's secret key, creating it once so sessions survive restarts."""
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+class Config:
+    SYSTEM_NAME = "Förskrivningsportalen"
+    VERSION = "0.1.0"
+
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled by for_environment()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLITE_BUSY_TIMEOUT_MS = 5000
+
+    # Bodies over 1 MB are refused with 413 before any view runs.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # the embedded default serves plain HTTP on loopback
+    SESSION_COOKIE_NAME = "fp_session"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session lifetime instead
+
+    PASSWORD_HASH_METHOD = "scrypt"
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+    API_TOKEN_LIFETIME = timedelta(hours=12)
+
+    CUSTOMER_SERVICE_PHONE = "010-473 80 80"
+    CUSTOMER_SERVICE_HOURS = "Måndag–fredag 08.00–16.30"
+
+
+class TestConfig(Config):
+    TESTING = True
+    # A cheap hasher keeps the suite fast; production uses scrypt.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    SECRET_KEY = "test-secret-key"
+
+
+def for_environment(instance_path: str, testing: bool = False) -> type[Config]:
+    """Return a config class with the store URL and secret key resolved from the environment."""
+    base = TestConfig if testing else Config
+    path = Path(instance_path)
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{path / 'forskrivning.sqlite3'}"
+
+    class Resolved(base):  # type: ignore[valid-type, misc]
+        SQLALCHEMY_DATABASE_URI = normalise_database_url(url)
+        SECRET_KEY = os.environ.get("SECRET_KEY") or getattr(base, "SECRET_KEY", None) or _instance_secret_key(path)
+        SYSTEM_NAME = os.environ.get("SYSTEM_NAME", base.SYSTEM_NAME)
+        SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+
+    return Resolved

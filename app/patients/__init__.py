@@ -1,0 +1,1 @@
+"""Patients: personnummer rules, search, overview and patient data."""

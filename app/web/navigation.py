@@ -1,0 +1,36 @@
+"""The tabs of the page shell; each shows when its module is installed and the user may use it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_login import current_user
+
+from app.auth.roles import Permission
+
+
+@dataclass(frozen=True)
+class Tab:
+    label: str
+    endpoint: str
+    permission: Permission | None  # None: everyone logged in
+
+
+TABS = (
+    Tab("Patient", "patients.search", Permission.READ_PATIENTS),
+    Tab("Produkt", "products.search", Permission.READ_PRODUCTS),
+    Tab("Min sida", "mypage.index", Permission.USE_MY_PAGE),
+    Tab("Status", "status.page", None),
+    Tab("Administration", "admin.index", Permission.MANAGE_USERS),
+)
+
+
+def visible_tabs() -> list[Tab]:
+    """Return the tabs the logged-in user can open."""
+    if not current_user.is_authenticated:
+        return []
+    return [
+        tab for tab in TABS
+        if tab.endpoint in current_app.view_functions
+        and (tab.permission is None or current_user.can(tab.permission))
+    ]

@@ -1,0 +1,1 @@
+"""Status monitor, incidents, escalation and the public status page (issue: status monitor)."""

@@ -1,0 +1,1 @@
+"""Outbox, back-registration and the reference main server (issue: sync engine)."""

@@ -1,0 +1,116 @@
+"""Test set-up: one migrated store per run (SQLite, or PostgreSQL via TEST_DATABASE_URL),
+each test inside a transaction that is rolled back."""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from app import create_app
+from app.config import TestConfig, normalise_database_url
+from app.extensions import db
+from tests import factories
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return normalise_database_url(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'test.sqlite3'}"
+
+
+def _reset_postgres_schema(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    if database_url.startswith("postgresql"):
+        _reset_postgres_schema(database_url)
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+
+    application = create_app(Config)
+    application.instance_path = str(tmp_path_factory.mktemp("instance"))
+    with application.app_context():
+        upgrade()
+    factories.bind_app(application)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _rolled_back_transaction(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run the test inside one outer transaction; the app's commits become savepoints."""
+    if "app" not in request.fixturenames:
+        yield  # pure domain tests need no store
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        connection = db.engine.connect()
+    outer = connection.begin()
+    original = db.session
+    db.session = scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False),
+        scopefunc=_app_ctx_id,
+    )
+    try:
+        yield
+    finally:
+        # Each app context's session was removed by Flask-SQLAlchemy's teardown.
+        db.session = original
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    """An application context for service-level tests."""
+    with app.app_context():
+        yield
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_PATTERN.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def login(client: FlaskClient, username: str, password: str = factories.PASSWORD):
+    """Log in through the real form, CSRF token included; return the response."""
+    page = client.get("/login")
+    token = csrf_token_from(page.get_data(as_text=True))
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def api_token(client: FlaskClient, username: str, password: str = factories.PASSWORD) -> str:
+    response = client.post("/api/v1/tokens", json={"username": username, "password": password})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["token"]
