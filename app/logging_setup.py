@@ -38,15 +38,29 @@ def protect_handler(handler: logging.Handler) -> None:
         handler.addFilter(_FILTER)
 
 
+def _install_redacting_record_factory() -> None:
+    """Redact every log record as it is made, whichever logger or handler it goes to."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, "redacts_personal_data", False):
+        return
+
+    def factory(*args, **kwargs) -> logging.LogRecord:  # noqa: ANN002, ANN003
+        record = current(*args, **kwargs)
+        _FILTER.filter(record)
+        return record
+
+    factory.redacts_personal_data = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 def init_app(app: Flask) -> None:
-    """Give the root logger a redacting handler and protect every handler already present."""
+    """Redact personnummer from all log records and give the root logger a handler if it has none."""
+    _install_redacting_record_factory()
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
-    for logger in (root, app.logger, logging.getLogger("werkzeug"), logging.getLogger("gunicorn.error"),
-                   logging.getLogger("gunicorn.access")):
-        for handler in logger.handlers:
-            protect_handler(handler)
+    for handler in root.handlers:
+        protect_handler(handler)

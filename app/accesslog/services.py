@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import Enum
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import contains_eager
 
 from app.clock import utcnow
@@ -69,3 +69,17 @@ def find_patient_by_personnummer(personnummer: str) -> Patient | None:
 
 def all_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.username)))
+
+
+def user_id_for(username: str) -> int | None:
+    return db.session.scalar(select(User.id).where(User.username == username.strip().lower()))
+
+
+def access_log_page(user_id: int | None, patient_id: int | None, limit: int, offset: int) -> tuple[int, list[AccessLogEntry]]:
+    """Return the total and one page of entries, newest first."""
+    query = access_log_query(user_id, patient_id)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = db.session.scalars(
+        query.order_by(AccessLogEntry.at.desc(), AccessLogEntry.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return total, list(page)

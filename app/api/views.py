@@ -1,17 +1,18 @@
 """Account endpoints of the JSON API: tokens, who am I, and the OpenAPI document."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
 from flask_login import current_user
 
-from app.api.docs import API_PREFIX, build_spec, documented
+from app.api.blueprints import api_blueprint
+from app.api.docs import build_spec, documented
 from app.api.schemas import MeResponse, TokenRequest, TokenResponse
 from app.api.validation import parse_json
 from app.auth import services
 from app.auth.guard import public
 from app.errors import json_error
 
-bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+bp = api_blueprint("api", __name__)
 
 
 @bp.post("/tokens")

@@ -1,0 +1,59 @@
+"""The store: SQLite pragmas and IMMEDIATE transactions; migrations match the models on both stores."""
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.extensions import db
+from app.store import configure_sqlite
+from tests import factories
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    configure_sqlite(engine, busy_timeout_ms=50)
+    yield engine
+    engine.dispose()
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(sqlite_engine):
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 50
+
+
+def test_sqlite_transactions_take_the_write_lock_when_they_begin(sqlite_engine):
+    with sqlite_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    first = sqlite_engine.connect()
+    first.begin()  # BEGIN IMMEDIATE: holds the write lock from here on
+    second = sqlite_engine.connect()
+    with pytest.raises(OperationalError, match="locked"):
+        second.begin()  # refused at BEGIN, not later at its first write
+    first.rollback()
+    second.close()
+    first.close()
+
+
+def test_migrations_match_the_models(ctx):
+    context = MigrationContext.configure(db.session.connection())
+    assert compare_metadata(context, db.metadata) == []
+
+
+def test_foreign_keys_are_enforced(ctx):
+    article = factories.article()
+    with pytest.raises(IntegrityError):
+        with db.session.begin_nested():
+            db.session.execute(text("DELETE FROM product_areas WHERE id = :id"), {"id": article.product_area_id})
+
+
+def test_personnummer_is_unique_in_the_store(ctx):
+    first = factories.patient()
+    with pytest.raises(IntegrityError):
+        factories.patient(personnummer=first.personnummer)
+    db.session.rollback()
