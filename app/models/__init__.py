@@ -2,13 +2,18 @@
 from app.models.access_log import AccessLogEntry
 from app.models.catalogue import PRODUCT_AREA_CODES, Article, ProductArea
 from app.models.news import NewsItem
+from app.models.numbering import NumberSeries
 from app.models.organisation import CENTRAL_WAREHOUSE_NUMBER, PrescribingUnit, UnitPayer, Warehouse
 from app.models.patients import NUTRITION_FULL, ContactPerson, Patient
+from app.models.prescriptions import (
+    ROW_ACTIVE, ROW_CANCELLED, ROW_DELIVERED, ROW_EXPIRED, Prescription, PrescriptionRow,
+)
 from app.models.users import ApiToken, LoginFailure, User, UserRole, user_product_areas, user_units
 
 __all__ = [
     "AccessLogEntry", "ApiToken", "Article", "CENTRAL_WAREHOUSE_NUMBER", "ContactPerson",
-    "LoginFailure", "NUTRITION_FULL", "NewsItem", "PRODUCT_AREA_CODES", "Patient",
+    "LoginFailure", "NUTRITION_FULL", "NewsItem", "NumberSeries", "Prescription", "PrescriptionRow",
+    "ROW_ACTIVE", "ROW_CANCELLED", "ROW_DELIVERED", "ROW_EXPIRED", "PRODUCT_AREA_CODES", "Patient",
     "PrescribingUnit", "ProductArea", "UnitPayer", "User", "UserRole", "Warehouse",
     "user_product_areas", "user_units",
 ]
