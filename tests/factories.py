@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
@@ -14,7 +15,8 @@ from app.auth.passwords import hash_password
 from app.auth.roles import Role
 from app.extensions import db
 from app.models import (
-    PRODUCT_AREA_CODES, Article, Patient, PrescribingUnit, ProductArea, UnitPayer, User, UserRole, Warehouse,
+    PRODUCT_AREA_CODES, Article, Patient, PrescribingUnit, Prescription, PrescriptionRow, ProductArea, UnitPayer, User,
+    UserRole, Warehouse,
 )
 from app.patients.personnummer import check_digit
 
@@ -140,5 +142,28 @@ def article(area: str = "inkontinens", **overrides: Any) -> Article:
 def warehouse(number: int = 10, kind: str = "central", name: str = "HMS centrallager") -> Warehouse:
     row = Warehouse(number=number, kind=kind, name=name)
     db.session.add(row)
+    db.session.commit()
+    return row
+
+
+@in_app_context
+def prescription_row(patient: Patient, article: Article, prescriber: User, *, unit: PrescribingUnit | None = None,
+                     prescribed_on: date = date(2026, 11, 2), status: str = "active", packages: int = 2,
+                     withdrawals: int = 4, withdrawals_used: int = 0, number: int | None = None,
+                     recommendation: str | None = None) -> PrescriptionRow:
+    """Store a one-row prescription directly (bypassing the service) for read-side tests."""
+    article = db.session.merge(article)
+    unit = db.session.merge(unit) if unit else globals()["unit"](payer_areas=(article.product_area.code,))
+    prescription = Prescription(
+        number=number or 200_000_000 + next(_counter), patient_id=patient.id, prescriber_id=prescriber.id,
+        unit_id=unit.id, product_area_id=article.product_area_id, prescribed_on=prescribed_on,
+    )
+    row = PrescriptionRow(
+        patient_id=patient.id, article_id=article.id, packages_per_withdrawal=packages, period_days=90,
+        withdrawals=withdrawals, withdrawals_used=withdrawals_used, status=status,
+        valid_until=prescribed_on.replace(year=prescribed_on.year + 1), recommendation=recommendation,
+    )
+    prescription.rows.append(row)
+    db.session.add(prescription)
     db.session.commit()
     return row

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Flask, current_app
 
+from app.auth.roles import Permission
 from app.clock import to_local
 from app.web.navigation import visible_tabs
 
@@ -43,6 +44,9 @@ def init_app(app: Flask) -> None:
             "system_name": current_app.config["SYSTEM_NAME"],
             "tabs": visible_tabs(),
             "banners": _banners(),
+            # Lets a template offer an action only once the module providing it is installed.
+            "endpoints": current_app.view_functions.keys(),
+            "permission": Permission,
         }
 
     @app.after_request

@@ -1,0 +1,190 @@
+"""Patient use cases: search, first fetch from the population register, overview, edit.
+
+Every read of a patient's data is written to the access log here, so the web UI
+and the JSON API cannot forget it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import Select, and_, exists, select, true
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.accesslog.services import AccessAction, record_patient_access
+from app.clock import local_today, utcnow
+from app.errors import NotFound
+from app.extensions import db
+from app.models import (
+    ROW_ACTIVE, Article, ContactPerson, Patient, Prescription, PrescriptionRow, ProductArea, User,
+)
+from app.patients.register import PopulationRegister, RegisterUnavailable
+from app.patients.search import PatientCriteria, RowState, SearchKind
+
+
+def population_register() -> PopulationRegister:
+    return current_app.extensions["population_register"]
+
+
+def _row_state_condition(state: RowState, today: date):
+    active = and_(PrescriptionRow.status == ROW_ACTIVE, PrescriptionRow.valid_until >= today)
+    return {RowState.ACTIVE: active, RowState.INACTIVE: ~active, RowState.BOTH: true()}[state]
+
+
+def patient_search_query(criteria: PatientCriteria, actor: User, today: date | None = None) -> Select:
+    """Return the query for the patients matching the criteria (not yet sorted or paged)."""
+    query = select(Patient)
+    if criteria.kind is SearchKind.MINE:
+        mine = exists().where(Prescription.patient_id == Patient.id, Prescription.prescriber_id == actor.id)
+        return query.where(mine)
+    if criteria.kind is SearchKind.ARTICLE:
+        has_article = exists().where(
+            PrescriptionRow.patient_id == Patient.id,
+            PrescriptionRow.article_id == Article.id,
+            Article.number == criteria.article_number,
+            _row_state_condition(criteria.row_state, today or local_today()),
+        )
+        query = query.where(has_article)
+    if len(criteria.text) == 12:
+        return query.where(Patient.personnummer == criteria.text)
+    if criteria.text:
+        low, high = criteria.prefix_range
+        query = query.where(Patient.personnummer >= low, Patient.personnummer < high)
+    return query
+
+
+def log_search_results(actor: User, patients: list[Patient], context: str) -> None:
+    """Record that the actor saw these patients in a search result."""
+    record_patient_access(actor.id, [p.id for p in patients], AccessAction.SEARCH, context)
+
+
+def find_or_fetch_by_personnummer(personnummer: str, actor: User, context: str,
+                                  register: PopulationRegister | None = None) -> Patient | None:
+    """Return the patient with this personnummer, creating them from the population register on first fetch.
+
+    Raises RegisterUnavailable when the patient is not in the local store and the register does not answer.
+    """
+    patient = db.session.scalar(select(Patient).where(Patient.personnummer == personnummer))
+    if patient is None:
+        address = (register or population_register()).lookup(personnummer)
+        if address is None or not (address.first_name and address.last_name):
+            return None
+        patient = Patient(
+            personnummer=personnummer, first_name=address.first_name, last_name=address.last_name,
+            registered_street=address.street, registered_postal_code=address.postal_code,
+            registered_city=address.city, registered_address_fetched_at=utcnow(),
+        )
+        db.session.add(patient)
+        db.session.commit()
+    log_search_results(actor, [patient], context)
+    return patient
+
+
+@dataclass
+class PatientOverview:
+    patient: Patient
+    active_rows: list[PrescriptionRow]
+    closed_rows: list[PrescriptionRow]
+    areas: list[ProductArea]
+    selected_area_ids: set[int]
+    today: date
+    register_problem: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def get_patient(patient_id: int) -> Patient:
+    patient = db.session.get(Patient, patient_id, options=[selectinload(Patient.contact_persons)])
+    if patient is None:
+        raise NotFound("Patienten finns inte.")
+    return patient
+
+
+def ensure_registered_address(patient: Patient, register: PopulationRegister | None = None) -> str | None:
+    """Take the registered address from the population register on the patient's first fetch.
+
+    Returns a message for the user when the register does not answer; the overview still opens.
+    """
+    if patient.registered_address_fetched_at is not None:
+        return None
+    try:
+        address = (register or population_register()).lookup(patient.personnummer)
+    except RegisterUnavailable as exc:
+        current_app.logger.warning("population register unavailable for patient id=%s: %s", patient.id, exc.detail)
+        return str(exc)
+    if address is not None:
+        patient.registered_street = address.street
+        patient.registered_postal_code = address.postal_code
+        patient.registered_city = address.city
+    patient.registered_address_fetched_at = utcnow()
+    db.session.commit()
+    return None
+
+
+def all_product_areas() -> list[ProductArea]:
+    return list(db.session.scalars(select(ProductArea).order_by(ProductArea.name)))
+
+
+def default_area_ids(actor: User) -> set[int]:
+    """Return the product areas ticked by default: the prescriber's own."""
+    return {area.id for area in actor.product_areas}
+
+
+def patient_overview(patient_id: int, actor: User, area_ids: set[int] | None, context: str,
+                     today: date | None = None, register: PopulationRegister | None = None) -> PatientOverview:
+    """Return the patient's data with active and closed rows in the chosen product areas; log the read."""
+    today = today or local_today()
+    patient = get_patient(patient_id)
+    problem = ensure_registered_address(patient, register)
+    areas = all_product_areas()
+    selected = set(area_ids) if area_ids is not None else (default_area_ids(actor) or {a.id for a in areas})
+    rows = db.session.scalars(
+        select(PrescriptionRow)
+        .join(PrescriptionRow.prescription)
+        .where(PrescriptionRow.patient_id == patient.id, Prescription.product_area_id.in_(selected))
+        .options(
+            joinedload(PrescriptionRow.article),
+            joinedload(PrescriptionRow.prescription).joinedload(Prescription.prescriber),
+            joinedload(PrescriptionRow.prescription).joinedload(Prescription.product_area),
+        )
+        .order_by(Prescription.prescribed_on.desc(), PrescriptionRow.id.desc())
+    ).all()
+    active = [r for r in rows if r.is_active_on(today)]
+    closed = [r for r in rows if not r.is_active_on(today)]
+    record_patient_access(actor.id, [patient.id], AccessAction.OVERVIEW, context)
+    return PatientOverview(patient, active, closed, areas, selected, today, problem)
+
+
+@dataclass(frozen=True)
+class ContactInput:
+    name: str
+    relation: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class PatientDetailsInput:
+    delivery_street: str | None
+    delivery_postal_code: str | None
+    delivery_city: str | None
+    nutrition_category: str | None
+    special_housing: bool
+    contacts: tuple[ContactInput, ...] = ()
+
+
+def update_patient_details(patient_id: int, actor: User, details: PatientDetailsInput, context: str) -> Patient:
+    """Change the delivery address, contact persons and nutrition patient category; log the edit."""
+    patient = get_patient(patient_id)
+    patient.delivery_street = details.delivery_street or None
+    patient.delivery_postal_code = details.delivery_postal_code or None
+    patient.delivery_city = details.delivery_city or None
+    patient.nutrition_category = details.nutrition_category or None
+    patient.special_housing = details.special_housing
+    patient.contact_persons = [
+        ContactPerson(name=c.name, relation=c.relation or None, phone=c.phone or None) for c in details.contacts
+    ]
+    db.session.commit()
+    record_patient_access(actor.id, [patient.id], AccessAction.EDIT, context)
+    return patient
+
+

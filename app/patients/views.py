@@ -1,0 +1,128 @@
+"""The Patient tab: search, overview, edit patient data."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.auth.guard import permission_required
+from app.auth.roles import Permission
+from app.errors import ValidationFailed
+from app.models import Patient
+from app.patients import services
+from app.patients.forms import PatientDetailsForm, PatientSearchForm
+from app.patients.register import RegisterUnavailable
+from app.patients.search import SearchKind, parse_criteria
+from app.web.tables import Column, TableState, paginate_list, paginate_query
+
+bp = Blueprint("patients", __name__, url_prefix="/patient")
+
+SEARCH_COLUMNS = (
+    Column("personnummer", "Personnummer", Patient.personnummer),
+    Column("last_name", "Efternamn", Patient.last_name),
+    Column("first_name", "Förnamn", Patient.first_name),
+    Column("city", "Postort", Patient.registered_city),
+)
+
+ROW_COLUMNS = (
+    Column("select", "Välj"),
+    Column("number", "Förskrivningsnr", lambda r: r.prescription.number),
+    Column("article", "Artikel", lambda r: r.article.name),
+    Column("packages", "Förp./uttag", lambda r: r.packages_per_withdrawal),
+    Column("left", "Uttag kvar", lambda r: r.withdrawals_left),
+    Column("date", "Förskriven", lambda r: r.prescription.prescribed_on),
+    Column("valid", "Giltig t.o.m.", lambda r: r.valid_until),
+    Column("prescriber", "Förskrivare", lambda r: r.prescription.prescriber.name),
+    Column("status", "Status"),
+    Column("actions", "Åtgärd"),
+)
+
+
+def _crumbs(*extra: tuple[str, str | None]) -> list[tuple[str, str | None]]:
+    return [("Patient", url_for("patients.search")), *extra]
+
+
+@bp.get("/")
+@permission_required(Permission.READ_PATIENTS)
+def search():
+    form = PatientSearchForm(request.args)
+    page = None
+    if "sok" in request.args:
+        try:
+            criteria = parse_criteria(form.q.data, form.article.data, form.rows.data)
+        except ValidationFailed as exc:
+            for error in exc.errors:
+                getattr(form, error.field).errors = [error.message]
+            return render_template("patients/search.html", form=form, page=None, breadcrumbs=_crumbs()), 400
+        if criteria.kind is SearchKind.FULL:
+            return _open_by_personnummer(form, criteria.text)
+        state = TableState.from_args(request.args, SEARCH_COLUMNS, default_sort="personnummer")
+        query = services.patient_search_query(criteria, current_user)
+        page = paginate_query(query, SEARCH_COLUMNS, state, tie_breaker=Patient.id)
+        services.log_search_results(current_user, page.rows, "patients.search")
+    return render_template("patients/search.html", form=form, page=page, breadcrumbs=_crumbs())
+
+
+def _open_by_personnummer(form: PatientSearchForm, personnummer: str):
+    try:
+        patient = services.find_or_fetch_by_personnummer(personnummer, current_user, "patients.search")
+    except RegisterUnavailable as exc:
+        form.q.errors = [str(exc)]
+        return render_template("patients/search.html", form=form, page=None, breadcrumbs=_crumbs()), 503
+    if patient is None:
+        form.q.errors = ["Ingen patient med det personnumret finns."]
+        return render_template("patients/search.html", form=form, page=None, breadcrumbs=_crumbs()), 404
+    return redirect(url_for("patients.overview", patient_id=patient.id))
+
+
+def _selected_areas() -> set[int] | None:
+    if "omraden" not in request.args:
+        return None  # first visit: the prescriber's own areas
+    return {int(v) for v in request.args.getlist("area") if v.isdigit()}
+
+
+@bp.get("/<int:patient_id>")
+@permission_required(Permission.READ_PATIENTS)
+def overview(patient_id: int):
+    view = services.patient_overview(patient_id, current_user, _selected_areas(), "patients.overview")
+    if view.register_problem:
+        flash(view.register_problem, "error")
+    active = paginate_list(view.active_rows, ROW_COLUMNS, TableState.from_args(
+        request.args, ROW_COLUMNS, default_sort="date", default_direction="desc", prefix="a_"))
+    closed = paginate_list(view.closed_rows, ROW_COLUMNS, TableState.from_args(
+        request.args, ROW_COLUMNS, default_sort="date", default_direction="desc", prefix="c_"))
+    return render_template(
+        "patients/overview.html", view=view, patient=view.patient, active=active, closed=closed,
+        breadcrumbs=_crumbs((view.patient.full_name, None)),
+    )
+
+
+@bp.route("/<int:patient_id>/andra", methods=["GET", "POST"])
+@permission_required(Permission.READ_PATIENTS)
+def edit(patient_id: int):
+    patient = services.get_patient(patient_id)
+    form = PatientDetailsForm(obj=None if request.method == "POST" else patient)
+    if request.method == "GET":
+        for entry, contact in zip(form.contacts.entries, patient.contact_persons):
+            entry.form.process(None, obj=contact)
+    if form.validate_on_submit():
+        services.update_patient_details(patient_id, current_user, _details_from(form), "patients.edit")
+        flash("Patientuppgifterna är sparade.", "info")
+        return redirect(url_for("patients.overview", patient_id=patient_id))
+    status = 400 if request.method == "POST" else 200
+    crumbs = _crumbs((patient.full_name, url_for("patients.overview", patient_id=patient_id)),
+                     ("Ändra patientuppgifter", None))
+    return render_template("patients/edit.html", form=form, patient=patient, breadcrumbs=crumbs), status
+
+
+def _details_from(form: PatientDetailsForm) -> services.PatientDetailsInput:
+    contacts = tuple(
+        services.ContactInput(entry.form.name.data.strip(), entry.form.relation.data, entry.form.phone.data)
+        for entry in form.contacts.entries if entry.form.name.data and entry.form.name.data.strip()
+    )
+    return services.PatientDetailsInput(
+        delivery_street=form.delivery_street.data, delivery_postal_code=form.delivery_postal_code.data,
+        delivery_city=form.delivery_city.data, nutrition_category=form.nutrition_category.data,
+        special_housing=form.special_housing.data, contacts=contacts,
+    )
+
+
