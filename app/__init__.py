@@ -20,9 +20,9 @@ def create_app(config: type | None = None, *, testing: bool = False) -> Flask:
     extensions.login_manager.init_app(app)
     store.init_app(app)
 
-    from app import accesslog, admin, api, auth, demo, errors, mypage, patients, web
+    from app import accesslog, admin, api, auth, demo, errors, mypage, patients, prescribing, web
 
-    for package in (errors, auth, web, patients, mypage, admin, accesslog, api, demo):
+    for package in (errors, auth, web, patients, prescribing, mypage, admin, accesslog, api, demo):
         package.init_app(app)
     return app
 

@@ -55,6 +55,8 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    POPULATION_REGISTER = "file"
+    POPULATION_REGISTER_FILE = "/nonexistent/population_register.json"  # tests install their own register
     # A cheap hasher keeps the suite fast; production uses scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     SECRET_KEY = "test-secret-key"

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 HTML_MESSAGES = {
@@ -84,6 +85,12 @@ def init_app(app: Flask) -> None:
         if wants_json():
             return json_error(exc.status, exc.message, field=exc.field)
         return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        app.logger.info("csrf refused: %s", exc.description)
+        message = "Formuläret har gått ut eller saknar säkerhetstoken. Ladda om sidan och försök igen."
+        return render_template("error.html", status=400, message=message), 400
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

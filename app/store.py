@@ -4,20 +4,50 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+WRITE = "write_transaction"  # execution option and session flag of a write transaction
+
+
+def begin_write(session: Session | None = None) -> None:
+    """Start the use case's write transaction; on SQLite it begins IMMEDIATE.
+
+    Call it first in every service function that writes. It ends the read
+    transaction the request may have open (nothing may be pending in it), then
+    begins one that holds SQLite's write lock from its first statement, so two
+    writers queue on the busy timeout instead of one failing with SQLITE_BUSY
+    when it upgrades a read snapshot (Django 5.1's "IMMEDIATE" mode, per use case).
+    """
+    from app.extensions import db
+
+    session = session or db.session()  # the scoped registry's Session for this context
+    if session.info.get(WRITE):
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_write() must come before the use case changes anything")
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={WRITE: True})
+    session.info[WRITE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _end_of_write(session: Session) -> None:
+    session.info.pop(WRITE, None)
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
-    """Turn on WAL, foreign keys and a busy timeout; begin every transaction IMMEDIATE.
+    """Turn on WAL, foreign keys and a busy timeout; write transactions begin IMMEDIATE.
 
     pysqlite's own transaction handling is switched off so that SQLAlchemy's
-    "begin" event decides how a transaction starts. IMMEDIATE takes the write
-    lock up front, so two writers queue on the busy timeout instead of one
-    failing with SQLITE_BUSY when it upgrades a read lock (Django 5.1 offers
-    the same mode for the same reason).
+    "begin" event decides how a transaction starts: plain BEGIN for reads,
+    BEGIN IMMEDIATE when begin_write() asked for a write transaction.
     """
 
     @event.listens_for(engine, "connect")
@@ -32,7 +62,8 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = connection.get_execution_options().get(WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def init_app(app: Flask) -> None:

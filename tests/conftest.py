@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -22,9 +23,9 @@ from tests import factories
 
 
 @contextmanager
-def _postgres_schema(url: str) -> Iterator[str]:
+def _postgres_schema(url: str, suffix: str = "") -> Iterator[str]:
     """Give this run a schema of its own, so runs sharing the database never collide."""
-    schema = f"test_run_{os.getpid()}"
+    schema = f"test_run_{os.getpid()}{suffix}"
     admin = create_engine(url)
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -66,7 +67,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 @pytest.fixture(autouse=True)
 def _rolled_back_transaction(request: pytest.FixtureRequest) -> Iterator[None]:
     """Run the test inside one outer transaction; the app's commits become savepoints."""
-    if "app" not in request.fixturenames:
+    if "app" not in request.fixturenames or "committed_app" in request.fixturenames:
         yield  # pure domain tests need no store
         return
     application: Flask = request.getfixturevalue("app")
@@ -85,6 +86,32 @@ def _rolled_back_transaction(request: pytest.FixtureRequest) -> Iterator[None]:
         db.session = original
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture
+def committed_app(tmp_path: Path) -> Iterator[Flask]:
+    """A separate, freshly migrated store whose commits are real, for tests with several connections."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    with ExitStack() as stack:
+        if url:
+            database_url = stack.enter_context(_postgres_schema(normalise_database_url(url), "_committed"))
+        else:
+            database_url = f"sqlite:///{tmp_path / 'committed.sqlite3'}"
+
+        class Config(TestConfig):
+            SQLALCHEMY_DATABASE_URI = database_url
+
+        application = create_app(Config)
+        application.instance_path = str(tmp_path / "instance")
+        with application.app_context():
+            upgrade()
+        previous = factories.bind_app(application)
+        try:
+            yield application
+        finally:
+            factories.bind_app(previous)
+            with application.app_context():
+                db.engine.dispose()
 
 
 @pytest.fixture

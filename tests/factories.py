@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
@@ -27,9 +27,11 @@ _app: Flask | None = None
 F = TypeVar("F", bound=Callable)
 
 
-def bind_app(app: Flask) -> None:
+def bind_app(app: Flask | None) -> Flask | None:
+    """Make factories push this app's context; return the app bound before."""
     global _app
-    _app = app
+    previous, _app = _app, app
+    return previous
 
 
 def in_app_context(factory: F) -> F:
@@ -109,6 +111,7 @@ def patient(**overrides: Any) -> Patient:
         "registered_street": "Storgatan 1",
         "registered_postal_code": "222 21",
         "registered_city": "Lund",
+        "registered_address_fetched_at": datetime(2026, 1, 1),
     }
     values.update(overrides)
     row = Patient(**values)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import contains_eager
 
 from app.clock import utcnow
 from app.extensions import db
+from app.store import begin_write
 from app.models import AccessLogEntry, Patient, User
 
 
@@ -43,6 +44,7 @@ def record_patient_access(user_id: int, patient_ids: Iterable[int], action: Acce
         for pid in dict.fromkeys(patient_ids)
     ]
     if rows:
+        begin_write()
         db.session.execute(insert(AccessLogEntry), rows)
         db.session.commit()
     return len(rows)

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from app.auth.passwords import verify_password
 from app.clock import utcnow
 from app.extensions import db
+from app.store import begin_write
 from app.models import ApiToken, LoginFailure, User
 
 
@@ -38,6 +39,7 @@ def recent_failures(username: str, ip: str, now: datetime) -> int:
 
 def authenticate(username: str, password: str, ip: str) -> User:
     """Return the user whose credentials these are, or raise LoginRefused / LoginThrottled."""
+    begin_write()
     now = utcnow()
     name = _normalise(username)
     if recent_failures(name, ip, now) >= current_app.config["LOGIN_MAX_FAILURES"]:
@@ -59,6 +61,7 @@ def _token_digest(token: str) -> str:
 
 def issue_api_token(user: User) -> tuple[str, datetime]:
     """Create a bearer token for the user; return it (shown once) and its expiry."""
+    begin_write()
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + current_app.config["API_TOKEN_LIFETIME"]
     db.session.add(ApiToken(user=user, token_hash=_token_digest(token), expires_at=expires_at))

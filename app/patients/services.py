@@ -16,6 +16,7 @@ from app.accesslog.services import AccessAction, record_patient_access
 from app.clock import local_today, utcnow
 from app.errors import NotFound
 from app.extensions import db
+from app.store import begin_write
 from app.models import (
     ROW_ACTIVE, Article, ContactPerson, Patient, Prescription, PrescriptionRow, ProductArea, User,
 )
@@ -70,6 +71,7 @@ def find_or_fetch_by_personnummer(personnummer: str, actor: User, context: str,
         address = (register or population_register()).lookup(personnummer)
         if address is None or not (address.first_name and address.last_name):
             return None
+        begin_write()
         patient = Patient(
             personnummer=personnummer, first_name=address.first_name, last_name=address.last_name,
             registered_street=address.street, registered_postal_code=address.postal_code,
@@ -112,6 +114,7 @@ def ensure_registered_address(patient: Patient, register: PopulationRegister | N
     except RegisterUnavailable as exc:
         current_app.logger.warning("population register unavailable for patient id=%s: %s", patient.id, exc.detail)
         return str(exc)
+    begin_write()  # after the register call: no lock is held while we wait on the network
     if address is not None:
         patient.registered_street = address.street
         patient.registered_postal_code = address.postal_code
@@ -174,6 +177,7 @@ class PatientDetailsInput:
 
 def update_patient_details(patient_id: int, actor: User, details: PatientDetailsInput, context: str) -> Patient:
     """Change the delivery address, contact persons and nutrition patient category; log the edit."""
+    begin_write()
     patient = get_patient(patient_id)
     patient.delivery_street = details.delivery_street or None
     patient.delivery_postal_code = details.delivery_postal_code or None

@@ -30,14 +30,18 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(sqlite_engin
 def test_sqlite_transactions_take_the_write_lock_when_they_begin(sqlite_engine):
     with sqlite_engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (x INTEGER)"))
-    first = sqlite_engine.connect()
+    reader = sqlite_engine.connect()
+    reader.begin()  # a plain read transaction takes no lock
+    first = sqlite_engine.connect().execution_options(write_transaction=True)
     first.begin()  # BEGIN IMMEDIATE: holds the write lock from here on
-    second = sqlite_engine.connect()
+    second = sqlite_engine.connect().execution_options(write_transaction=True)
     with pytest.raises(OperationalError, match="locked"):
         second.begin()  # refused at BEGIN, not later at its first write
-    first.rollback()
-    second.close()
-    first.close()
+    assert reader.execute(text("SELECT count(*) FROM t")).scalar() == 0  # reads go on meanwhile
+    for conn in (reader, first):
+        conn.rollback()
+    for conn in (reader, first, second):
+        conn.close()
 
 
 def test_migrations_match_the_models(ctx):
