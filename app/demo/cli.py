@@ -1,10 +1,14 @@
 """`flask seed-demo`: load the demo data set (units, warehouses, articles, one user per role, patients)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from app.demo.seed import DEFAULT_SEED, StoreNotEmpty, seed_demo
+from app.patients.register import write_register_file
 
 PROGRESS_EVERY = 100_000
 
@@ -36,6 +40,11 @@ def seed_demo_command(patients: int, if_empty: bool, seed: int) -> None:
     if report.skipped:
         click.echo("seed-demo: the store already holds data; nothing loaded (--if-empty).")
         return
+    register_file = write_register_file(Path(current_app.instance_path) / "population_register.json",
+                                        report.register_only)
     click.echo("seed-demo: demo data loaded.")
     for line in report.summary_lines():
         click.echo(f"  {line}")
+    example = next(iter(report.register_only), None)
+    click.echo(f"  Population register file: {register_file} ({len(report.register_only)} people not yet "
+               f"in the store; searching e.g. {example} fetches them on first use)")

@@ -227,10 +227,10 @@ class PatientFactory:
         }
 
 
-def generate_patients(rng: random.Random, count: int, now: datetime,
-                      chunk_size: int = 10_000) -> Iterator[PatientChunk]:
+def generate_patients(rng: random.Random, count: int, now: datetime, chunk_size: int = 10_000,
+                      factory: PatientFactory | None = None) -> Iterator[PatientChunk]:
     """Yield `count` patients in chunks of at most `chunk_size`, holding only one chunk in memory."""
-    factory = PatientFactory(rng, now)
+    factory = factory or PatientFactory(rng, now)
     remaining = count
     while remaining > 0:
         chunk = PatientChunk()

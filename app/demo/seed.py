@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
@@ -13,8 +13,10 @@ from app.auth.passwords import hash_password
 from app.clock import utcnow
 from app.demo import reference
 from app.demo.catalogue import build_articles
-from app.demo.people import PatientChunk, generate_patients
+from app.demo.people import PatientChunk, PatientFactory, generate_patients
 from app.extensions import db
+from app.patients.register import RegisteredAddress
+from app.store import begin_write
 from app.models import (
     Article, ContactPerson, NewsItem, Patient, PrescribingUnit, ProductArea, UnitPayer, User, UserRole, Warehouse,
 )
@@ -28,6 +30,9 @@ ProgressCallback = Callable[[int, int], None]
 
 class StoreNotEmpty(Exception):
     """The store already holds users, units, articles or patients; demo data goes only into an empty one."""
+
+
+REGISTER_ONLY_PEOPLE = 25
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class SeedReport:
     contact_persons: int = 0
     seconds: float = 0.0
     patient_seconds: float = 0.0
+    # People only the population register knows: searching one shows the first fetch.
+    register_only: dict[str, RegisteredAddress] = field(default_factory=dict)
 
     @property
     def patients_per_second(self) -> float:
@@ -80,6 +87,7 @@ def seed_demo(patients: int, seed: int = DEFAULT_SEED, *, if_empty: bool = False
     With `if_empty`, a store that already holds data is left alone and the report says skipped;
     without it such a store raises StoreNotEmpty, so demo data never mixes with other data.
     """
+    begin_write()  # the emptiness check and the reference data form one write transaction
     if store_holds_data():
         if if_empty:
             return SeedReport(skipped=True)
@@ -101,17 +109,26 @@ def seed_demo(patients: int, seed: int = DEFAULT_SEED, *, if_empty: bool = False
     patients_started = time.perf_counter()
     contact_persons = 0
     done = 0
-    for chunk in generate_patients(random.Random(f"{seed}:patients"), patients, now, chunk_size):
+    factory = PatientFactory(random.Random(f"{seed}:patients"), now)
+    for chunk in generate_patients(random.Random(), patients, now, chunk_size, factory=factory):
+        begin_write()
         contact_persons += _insert_patient_chunk(chunk)
         db.session.commit()
         done += len(chunk.patients)
         if on_progress is not None:
             on_progress(done, patients)
     finished = time.perf_counter()
+    # Drawn from the same factory, so their personnummer never collide with a seeded patient's.
+    newcomers = [factory.patient()[0] for _ in range(REGISTER_ONLY_PEOPLE)]
     return SeedReport(
         product_areas=len(areas), units=len(units), payers=payers, warehouses=warehouses, news_items=news_items,
         articles=articles, users=users, patients=done, contact_persons=contact_persons,
         seconds=finished - started, patient_seconds=finished - patients_started,
+        register_only={
+            p["personnummer"]: RegisteredAddress(p["registered_street"], p["registered_postal_code"],
+                                                 p["registered_city"], p["first_name"], p["last_name"])
+            for p in newcomers
+        },
     )
 
 

@@ -96,3 +96,12 @@ def test_cli_without_if_empty_fails_clearly_on_a_seeded_store(app: Flask, ctx: N
     result = app.test_cli_runner().invoke(args=["seed-demo", "--patients", "5"])
     assert result.exit_code == 1
     assert "already holds data" in result.output
+
+
+def test_register_only_people_are_valid_and_not_yet_in_the_store(seeded: SeedReport) -> None:
+    assert len(seeded.register_only) == 25
+    stored = set(db.session.scalars(select(Patient.personnummer)))
+    for personnummer, address in seeded.register_only.items():
+        validate_personnummer(personnummer)
+        assert personnummer not in stored
+        assert address.first_name and address.last_name and address.city
