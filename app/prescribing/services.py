@@ -165,6 +165,8 @@ def create_prescription(actor: User, data: PrescriptionInput, today: date | None
     if patient is None:
         raise ValidationFailed.single("patient", "Patienten finns inte.")
     area = area_by_code(data.product_area_code)
+    if not data.unit_id:
+        raise ValidationFailed.single("unit", "Välj förskrivande enhet.")
     unit = _check_authority(actor, area, data.unit_id)
     articles = _load_articles(data.rows, area)
     quantities = [calculate_row(row, articles[row.article_id], i) for i, row in enumerate(data.rows)]

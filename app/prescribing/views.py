@@ -39,10 +39,13 @@ def new(patient_id: int):
         action = request.form.get("action", "")
         try:
             response = _apply(action, draft, row_form)
-        except (ValidationFailed, DomainError) as exc:
-            flash(str(exc) if isinstance(exc, ValidationFailed) else exc.message, "error")
-            status = 409 if isinstance(exc, DomainError) else 422
-            response = None
+        except ValidationFailed as exc:
+            for error in exc.errors:
+                flash(error.message, "error")
+            status, response = exc.status, None
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status, response = exc.status, None
         if response is not None:
             return response
         if row_form.errors and status == 200:

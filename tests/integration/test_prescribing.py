@@ -250,3 +250,14 @@ def test_copy_correct_in_the_browser_cancels_the_original_on_save(client, world)
         assert _post(client, path, action="save").status_code == 302
     db.session.refresh(row)
     assert row.status == "cancelled"
+
+
+def test_saving_without_a_chosen_unit_says_so(client, world):
+    login(client, "karin")
+    path = f"/forskrivning/ny/{world['patient'].id}"
+    _post(client, path, action="area", area="inkontinens")  # two units: none preselected
+    _post(client, path, action="add_row", article_id=str(world["pads"].id), mode="packages",
+          packages_per_withdrawal="2", withdrawals="4")
+    response = _post(client, path, action="save")
+    assert response.status_code == 422
+    assert "Välj förskrivande enhet." in response.get_data(as_text=True)
