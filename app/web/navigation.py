@@ -14,10 +14,14 @@ class Tab:
     label: str
     endpoint: str
     permission: Permission | None  # None: everyone logged in
+    sections: tuple[str, ...] = ()  # further blueprints whose pages belong under this tab
+
+    def is_current(self, blueprint: str | None) -> bool:
+        return blueprint is not None and (self.endpoint.split(".")[0] == blueprint or blueprint in self.sections)
 
 
 TABS = (
-    Tab("Patient", "patients.search", Permission.READ_PATIENTS),
+    Tab("Patient", "patients.search", Permission.READ_PATIENTS, sections=("prescribing",)),
     Tab("Produkt", "products.search", Permission.READ_PRODUCTS),
     Tab("Min sida", "mypage.index", Permission.USE_MY_PAGE),
     Tab("Status", "status.page", None),
