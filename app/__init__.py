@@ -20,9 +20,10 @@ def create_app(config: type | None = None, *, testing: bool = False) -> Flask:
     extensions.login_manager.init_app(app)
     store.init_app(app)
 
-    from app import accesslog, admin, api, auth, demo, errors, mypage, patients, prescribing, web
+    import status
+    from app import accesslog, admin, api, auth, demo, errors, mypage, patients, prescribing, products, savedsearches, web
 
-    for package in (errors, auth, web, patients, prescribing, mypage, admin, accesslog, api, demo):
+    for package in (errors, auth, web, savedsearches, patients, prescribing, products, mypage, admin, accesslog, api, demo, status):
         package.init_app(app)
     return app
 

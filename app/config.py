@@ -52,6 +52,43 @@ class Config:
     CUSTOMER_SERVICE_PHONE = "010-473 80 80"
     CUSTOMER_SERVICE_HOURS = "Måndag–fredag 08.00–16.30"
 
+    # Status monitor (`flask monitor`; any of these may also come from an environment variable
+    # of the same name, JSON-parsed, see status/settings.py).
+    MAIN_SERVER_URL = "http://127.0.0.1:5001"
+    MAIN_SERVER_HEALTH_PATH = "/health"
+    # Something in the regional IT environment that is up whenever the region's network is:
+    # main server AND this down = a full regional IT outage. The demo uses the web app itself.
+    REFERENCE_TARGET_URL = "http://127.0.0.1:5000/health"
+    STATUS_PROBE_INTERVAL_SECONDS = 60
+    STATUS_RETRY_INTERVAL_SECONDS = 20  # while any probed component is not up
+    STATUS_FAILURES_TO_DOWN = 3
+    STATUS_SUCCESSES_TO_UP = 2
+    STATUS_PROBE_CONNECT_TIMEOUT = 3.0
+    STATUS_PROBE_READ_TIMEOUT = 5.0
+    STATUS_HEARTBEAT_TIMEOUT_SECONDS = 180  # customer service's workstations: none for 3 min = lost
+    # Heartbeats are only expected while customer service is open (Swedish time).
+    STATUS_CUSTOMER_SERVICE_OPEN = {"weekdays": [0, 1, 2, 3, 4], "start": "08:00", "end": "16:30"}
+    STATUS_TICK_SECONDS = 5  # how often the monitor looks for due probes
+    STATUS_RESERVE_CHECK_SECONDS = 60
+    STATUS_NOTIFY_SECONDS = 10
+    STATUS_LEASE_SECONDS = 60  # SQLite lock-row lease; PostgreSQL uses an advisory lock
+    STATUS_MONITOR_LOCK_KEY = 0x46505354  # pg advisory lock key ("FPST")
+    # Role → address or list of addresses; roles: system_owner, system_owner_manager,
+    # servicedesk, supplier, it_driftinfo, telephony_owner, customer_service.
+    STATUS_ESCALATION_RECIPIENTS: dict = {}
+    STATUS_SERVICEDESK_WEBHOOK_URL: str | None = None  # set: Servicedesk incident by webhook, not mail
+    STATUS_ON_DUTY = {"weekdays": [0, 1, 2, 3, 4], "start": "08:00", "end": "17:00"}  # the SA, Swedish time
+    STATUS_REMINDER_MINUTES = 0  # 0: no escalation reminders
+    STATUS_PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # links in mails sent by the monitor
+    STATUS_PAGE_CACHE_SECONDS = 2.0  # per-process cache of the public status
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_FROM = "driftinfo@forskrivningsportalen.invalid"
+    MAIL_TIMEOUT = 10.0
+    MAIL_USE_STARTTLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+
 
 class TestConfig(Config):
     TESTING = True

@@ -15,6 +15,13 @@ PUBLIC_ENDPOINTS = {
     "api.create_token",
     "health.health",
     "static",
+    "status.page",
+    "status.json_status",
+    "status.feed",
+    "status.subscribe",
+    "status.confirm",
+    "status.unsubscribe",
+    "status.static",
 }
 
 

@@ -1,0 +1,28 @@
+"""The per-process cache of the public status (STATUS_PAGE_CACHE_SECONDS)."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import current_app
+
+_KEY = "status_public_cache"
+
+
+def get() -> Any | None:
+    """Return the cached value while it is fresh, else None."""
+    ttl = float(current_app.config.get("STATUS_PAGE_CACHE_SECONDS") or 0)
+    cached = current_app.extensions.get(_KEY)
+    if ttl > 0 and cached is not None and time.monotonic() - cached[0] < ttl:
+        return cached[1]
+    return None
+
+
+def put(value: Any) -> None:
+    if float(current_app.config.get("STATUS_PAGE_CACHE_SECONDS") or 0) > 0:
+        current_app.extensions[_KEY] = (time.monotonic(), value)
+
+
+def invalidate() -> None:
+    """Forget this process's cached status (after a change made here)."""
+    current_app.extensions.pop(_KEY, None)

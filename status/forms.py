@@ -1,0 +1,73 @@
+"""Forms of the status pages: the public subscription and IT staff's publishing forms (CSRF protected)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+PUBLIC_HINT = "Visas publikt på statussidan och mejlas till prenumeranter. Skriv inga personuppgifter."
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+STATUS_CHOICES = [
+    SelectChoice("investigating", "Felsökning pågår"),
+    SelectChoice("identified", "Orsak identifierad"),
+    SelectChoice("monitoring", "Åtgärdat – bevakas"),
+    SelectChoice("resolved", "Löst"),
+]
+COMPONENT_CHOICES = [
+    SelectChoice("main_server", "Huvudservern"),
+    SelectChoice("reference_target", "Regionens IT-miljö (referensmål)"),
+    SelectChoice("customer_service", "Kundservicens anslutning"),
+]
+
+
+class SubscribeForm(FlaskForm):
+    email = StringField("E-postadress", validators=[DataRequired("Ange din e-postadress."), Length(max=254)],
+                        render_kw={"type": "email", "autocomplete": "email"})
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: a link preview or mail scanner must not confirm or unsubscribe."""
+
+
+class DriftinfoForm(FlaskForm):
+    title = StringField("Rubrik", validators=[DataRequired("Ange en rubrik."), Length(max=200)])
+    body = TextAreaField("Text", validators=[DataRequired("Skriv en text."), Length(max=2000)])
+    incident_id = SelectField("Gäller händelse", coerce=int, validators=[Optional()])
+
+
+class PrognosisForm(FlaskForm):
+    incident_id = SelectField("Händelse", coerce=int)
+    text = TextAreaField("Prognos", validators=[DataRequired("Skriv prognosen."), Length(max=2000)])
+    expected_restoration_at = DateTimeLocalField(
+        "Beräknat åtgärdat (svensk tid)", format=LOCAL_FORMAT,
+        validators=[DataRequired("Ange datum och klockslag.")])
+
+
+class IncidentUpdateForm(FlaskForm):
+    incident_id = SelectField("Händelse", coerce=int)
+    status = SelectField("Status", choices=STATUS_CHOICES)
+    message = TextAreaField("Uppdatering", validators=[DataRequired("Skriv en uppdatering."), Length(max=2000)])
+
+
+class ReserveActivateForm(FlaskForm):
+    incident_id = SelectField("Händelse", coerce=int)
+    reason = TextAreaField("Skäl", validators=[DataRequired("Ange skälet."), Length(max=1000)])
+
+
+class ReserveDeactivateForm(FlaskForm):
+    reason = TextAreaField("Skäl / bekräftelse", validators=[DataRequired("Ange skälet."), Length(max=1000)])
+
+
+class TelephonyForm(FlaskForm):
+    disrupted = RadioField("Telefonin", choices=[SelectChoice("1", "Störd"), SelectChoice("0", "Fungerar igen")],
+                           validators=[DataRequired("Välj ett läge.")])
+    message = TextAreaField("Meddelande", validators=[DataRequired("Skriv ett meddelande."), Length(max=2000)])
+
+
+class MaintenanceForm(FlaskForm):
+    component = SelectField("Komponent", choices=COMPONENT_CHOICES)
+    starts_at = DateTimeLocalField("Från (svensk tid)", format=LOCAL_FORMAT,
+                                   validators=[DataRequired("Ange början.")])
+    ends_at = DateTimeLocalField("Till (svensk tid)", format=LOCAL_FORMAT, validators=[DataRequired("Ange slutet.")])
+    reason = StringField("Orsak", validators=[DataRequired("Ange orsaken."), Length(max=500)])

@@ -1,0 +1,134 @@
+"""One monitor at a time: a PostgreSQL advisory lock, or a lease row on SQLite.
+
+A second `flask monitor` started by mistake finds the lock taken and stays idle,
+trying again now and then, so it takes over if the first one dies.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from app.store import WRITE
+from status.models import MonitorLease
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "monitor"
+
+
+class MonitorLock(Protocol):
+    def acquire(self, now: datetime) -> bool:
+        """Take or renew the lock; return whether this process holds it."""
+
+    def held(self, now: datetime) -> bool:
+        """Return whether this process may act now (without asking the store)."""
+
+    def release(self) -> None: ...
+
+
+class AdvisoryLock:
+    """pg_try_advisory_lock on a dedicated connection held for the process lifetime."""
+
+    def __init__(self, engine: Engine, key: int) -> None:
+        self.engine = engine
+        self.key = key
+        self._connection: Connection | None = None
+        self._held = False
+
+    def acquire(self, now: datetime) -> bool:
+        try:
+            if self._held and self._connection is not None:
+                self._connection.execute(text("SELECT 1"))  # still alive, so still ours
+                return True
+            if self._connection is None:
+                # Autocommit: the connection never sits "idle in transaction" while it holds the lock.
+                self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._held = bool(self._connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}))
+        except SQLAlchemyError:
+            log.exception("monitor lock: connection lost")
+            self._drop_connection()
+        return self._held
+
+    def held(self, now: datetime) -> bool:
+        return self._held
+
+    def release(self) -> None:
+        if self._connection is not None and self._held:
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            except SQLAlchemyError:
+                log.warning("monitor lock: unlock failed; the lock ends with the connection")
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        self._held = False
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except SQLAlchemyError:
+                pass
+            self._connection = None
+
+
+class LeaseLock:
+    """A lease row: claimed with a conditional UPDATE, renewed by a job, stolen only once expired."""
+
+    def __init__(self, engine: Engine, owner: str, lease: timedelta) -> None:
+        self.engine = engine
+        self.owner = owner[:80]
+        self.lease = lease
+        self._until: datetime | None = None
+
+    def acquire(self, now: datetime) -> bool:
+        try:
+            with self.engine.connect() as plain, plain.execution_options(**{WRITE: True}) as conn, conn.begin():
+                self._ensure_row(conn)
+                result = conn.execute(
+                    update(MonitorLease)
+                    .where(MonitorLease.name == LEASE_NAME,
+                           or_(MonitorLease.owner == self.owner, MonitorLease.owner.is_(None),
+                               MonitorLease.expires_at.is_(None), MonitorLease.expires_at <= now))
+                    .values(owner=self.owner, expires_at=now + self.lease)
+                )
+        except SQLAlchemyError:
+            log.exception("monitor lock: lease not renewed")
+            self._until = None
+            return False
+        # A renewal that failed means someone else holds it now: stop acting at once.
+        self._until = now + self.lease if result.rowcount == 1 else None
+        return self._until is not None
+
+    def held(self, now: datetime) -> bool:
+        return self._until is not None and now < self._until
+
+    def release(self) -> None:
+        if self._until is None:
+            return
+        try:
+            with self.engine.connect() as plain, plain.execution_options(**{WRITE: True}) as conn, conn.begin():
+                conn.execute(update(MonitorLease).where(MonitorLease.name == LEASE_NAME,
+                                                        MonitorLease.owner == self.owner)
+                             .values(owner=None, expires_at=None))
+        except SQLAlchemyError:
+            log.warning("monitor lock: lease not released; it expires by itself")
+        self._until = None
+
+    @staticmethod
+    def _ensure_row(conn: Connection) -> None:
+        if conn.scalar(select(MonitorLease.name).where(MonitorLease.name == LEASE_NAME)) is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(MonitorLease).values(name=LEASE_NAME, owner=None, expires_at=None))
+            except IntegrityError:
+                pass  # another monitor inserted it a moment ago
+
+
+def lock_for(engine: Engine, owner: str, lease: timedelta, key: int) -> MonitorLock:
+    """Return the right lock for the store behind the engine."""
+    if engine.dialect.name == "postgresql":
+        return AdvisoryLock(engine, key)
+    return LeaseLock(engine, owner, lease)

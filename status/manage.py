@@ -1,0 +1,166 @@
+"""IT staff's status desk: driftinfo, prognosis, incident updates, reserve routine, telephony, maintenance."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
+from sqlalchemy import func, select
+
+from app.auth.guard import permission_required
+from app.auth.roles import Permission
+from app.errors import DomainError, ValidationFailed
+from app.extensions import db
+from status import services
+from status.forms import (
+    DriftinfoForm, IncidentUpdateForm, MaintenanceForm, PrognosisForm, ReserveActivateForm, ReserveDeactivateForm,
+    TelephonyForm,
+)
+from status.models import Incident, Notification
+from status.scenarios import STATUS_LABELS, Scenario
+from status.timefmt import local_text, utc_from_local
+from status.views import bp
+
+FORMS = {
+    "driftinfo": DriftinfoForm, "prognosis": PrognosisForm, "incident_update": IncidentUpdateForm,
+    "activate": ReserveActivateForm, "deactivate": ReserveDeactivateForm, "telephony": TelephonyForm,
+    "maintenance": MaintenanceForm,
+}
+
+
+def _open_incidents() -> list[Incident]:
+    return list(db.session.scalars(select(Incident).where(Incident.open_track.is_not(None))
+                                   .order_by(Incident.started_at)))
+
+
+NO_INCIDENT = SelectChoice("0", "Ingen särskild")
+
+
+def _choices(incidents: list[Incident]) -> list[SelectChoice]:
+    return [SelectChoice(str(i.id), f"#{i.id} {Scenario(i.scenario).guide.title} (sedan {local_text(i.started_at)})")
+            for i in incidents]
+
+
+def _forms(incidents: list[Incident], **submitted: FlaskForm) -> dict[str, FlaskForm]:
+    forms = {name: submitted.get(name) or cls(formdata=None, prefix=name) for name, cls in FORMS.items()}
+    choices = _choices(incidents)
+    forms["driftinfo"].incident_id.choices = [NO_INCIDENT, *choices]
+    for name in ("prognosis", "incident_update", "activate"):
+        forms[name].incident_id.choices = choices
+    return forms
+
+
+def _render(code: int = 200, **submitted: FlaskForm):
+    incidents = _open_incidents()
+    counts = dict(db.session.execute(
+        select(Notification.purpose, func.count()).where(Notification.sent_at.is_(None), Notification.failed_at.is_(None))
+        .group_by(Notification.purpose)).all())
+    failed = db.session.scalar(select(func.count()).select_from(Notification).where(Notification.failed_at.is_not(None)))
+    return render_template(
+        "status/manage.html", incidents=incidents, forms=_forms(incidents, **submitted),
+        reserve=services.current_reserve_state(), pending=counts, failed=failed or 0, labels=STATUS_LABELS,
+        scenario=Scenario, breadcrumbs=[("Driftstatus", url_for("status.page")), ("Hantera", None)],
+    ), code
+
+
+def _handle(name: str, action: Callable[[FlaskForm], str]):
+    """Validate the named form, run the use case, and come back to the desk with a message."""
+    incidents = _open_incidents()
+    form = FORMS[name](prefix=name)
+    if "incident_id" in form._fields:
+        form.incident_id.choices = ([NO_INCIDENT] if name == "driftinfo" else []) + _choices(incidents)
+    if not form.validate_on_submit():
+        return _render(400, **{name: form})
+    try:
+        message = action(form)
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            target = getattr(form, error.field, None)
+            (target.errors if target is not None else form.form_errors).append(error.message)  # type: ignore[union-attr]
+        return _render(exc.status, **{name: form})
+    except DomainError as exc:
+        form.form_errors.append(exc.message)
+        return _render(exc.status, **{name: form})
+    flash(message, "info")
+    return redirect(url_for("status.manage"))
+
+
+@bp.get("/status/hantera")
+@permission_required(Permission.PUBLISH_STATUS)
+def manage():
+    return _render()
+
+
+@bp.post("/status/hantera/driftinfo")
+@permission_required(Permission.PUBLISH_STATUS)
+def manage_driftinfo():
+    def publish(form: DriftinfoForm) -> str:
+        services.publish_driftinfo(current_user.id, form.title.data, form.body.data, form.incident_id.data or None)
+        return "Driftinfo publicerad."
+
+    return _handle("driftinfo", publish)
+
+
+@bp.post("/status/hantera/prognos")
+@permission_required(Permission.PUBLISH_STATUS)
+def manage_prognosis():
+    def set_prognosis(form: PrognosisForm) -> str:
+        services.set_prognosis(form.incident_id.data, current_user.id, form.text.data,
+                               utc_from_local(form.expected_restoration_at.data))
+        return "Prognosen är publicerad."
+
+    return _handle("prognosis", set_prognosis)
+
+
+@bp.post("/status/hantera/uppdatering")
+@permission_required(Permission.PUBLISH_STATUS)
+def manage_update():
+    def add(form: IncidentUpdateForm) -> str:
+        services.add_incident_update(form.incident_id.data, current_user.id, form.status.data, form.message.data)
+        return "Uppdateringen är publicerad."
+
+    return _handle("incident_update", add)
+
+
+@bp.post("/status/hantera/reservrutin/aktivera")
+@permission_required(Permission.PUBLISH_STATUS)
+def manage_reserve_activate():
+    def activate(form: ReserveActivateForm) -> str:
+        services.activate_reserve(current_user.id, form.reason.data, form.incident_id.data)
+        return "Reservrutinen gäller nu."
+
+    return _handle("activate", activate)
+
+
+@bp.post("/status/hantera/reservrutin/avsluta")
+@permission_required(Permission.PUBLISH_STATUS)
+def manage_reserve_deactivate():
+    def deactivate(form: ReserveDeactivateForm) -> str:
+        services.deactivate_reserve(current_user.id, form.reason.data)
+        return "Reservrutinen har avslutats."
+
+    return _handle("deactivate", deactivate)
+
+
+@bp.post("/status/hantera/telefoni")
+@permission_required(Permission.PUBLISH_STATUS)
+def manage_telephony():
+    def set_telephony(form: TelephonyForm) -> str:
+        disrupted = form.disrupted.data == "1"
+        services.set_telephony(current_user.id, disrupted, form.message.data)
+        return "Telefonin är markerad som störd." if disrupted else "Telefonin är markerad som fungerande."
+
+    return _handle("telephony", set_telephony)
+
+
+@bp.post("/status/hantera/underhall")
+@permission_required(Permission.PUBLISH_STATUS)
+def manage_maintenance():
+    def schedule(form: MaintenanceForm) -> str:
+        services.schedule_maintenance(current_user.id, form.component.data, utc_from_local(form.starts_at.data),
+                                      utc_from_local(form.ends_at.data), form.reason.data)
+        return "Underhållsfönstret är inlagt."
+
+    return _handle("maintenance", schedule)

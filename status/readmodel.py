@@ -1,0 +1,216 @@
+"""What the public sees: the status as one plain structure for HTML, JSON and Atom; and the banner.
+
+Nothing here holds personal data: no names of staff or patients, only system facts and
+texts IT staff published for everyone. The structure is cached per process for a moment
+(STATUS_PAGE_CACHE_SECONDS), which keeps /status.json cheap under load.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from status import cache
+from status.models import Component, Driftinfo, Incident, IncidentUpdate, MaintenanceWindow, Outage
+from status.reserve import ReserveState, current_reserve_state
+from status.rules import ReserveFacts, availability, prognosis_valid, reserve_countdown
+from status.scenarios import RESOLVED, STATUS_LABELS, TRACK_OUTAGE, Scenario
+from status.timefmt import duration_text, local_iso, local_text
+
+STATE_LABELS = {
+    "up": "I drift",
+    "suspect": "Kontrolleras",
+    "down": "Ur drift",
+    "recovering": "Svarar igen – bevakas",
+    "maintenance": "Planerat underhåll",
+    "unknown": "Ingen aktuell signal",
+}
+WINDOWS = {"last_24h": timedelta(hours=24), "last_7d": timedelta(days=7), "last_30d": timedelta(days=30)}
+
+
+def public_status(now: datetime) -> tuple[dict, bytes]:
+    """Return the public status and its JSON encoding, from the cache while it is fresh."""
+    cached = cache.get()
+    if cached is not None:
+        return cached
+    status = build_public_status(now)
+    db.session.commit()  # end the read transaction at once
+    encoded = json.dumps(jsonable(status), ensure_ascii=False, separators=(",", ":")).encode()
+    cache.put((status, encoded))
+    return status, encoded
+
+
+def jsonable(value: Any) -> Any:
+    """Return the structure with every moment as ISO 8601 in Europe/Stockholm."""
+    if isinstance(value, datetime):
+        return local_iso(value)
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def build_public_status(now: datetime) -> dict:
+    """Return components, incidents, reserve routine, driftinfo, history and availability at `now`."""
+    components = list(db.session.scalars(select(Component).order_by(Component.position, Component.id)
+                                         .execution_options(populate_existing=True)))
+    open_incidents = list(db.session.scalars(
+        select(Incident).where(or_(Incident.open_track.is_not(None), Incident.reserve_slot.is_not(None)))
+        .options(selectinload(Incident.updates)).order_by(Incident.started_at)
+        .execution_options(populate_existing=True)))
+    history = list(db.session.scalars(
+        select(Incident).where(Incident.status == RESOLVED, Incident.resolved_at >= now - timedelta(days=90))
+        .order_by(Incident.resolved_at.desc()).limit(20)))
+    posts = list(db.session.scalars(select(Driftinfo).order_by(Driftinfo.at.desc()).limit(10)))
+    windows = list(db.session.scalars(select(MaintenanceWindow).where(MaintenanceWindow.ends_at > now)
+                                      .order_by(MaintenanceWindow.starts_at).limit(10)))
+    outages = list(db.session.execute(select(Outage.component_id, Outage.started_at, Outage.ended_at).where(
+        or_(Outage.ended_at.is_(None), Outage.ended_at > now - WINDOWS["last_30d"]))))
+    outage = next((i for i in open_incidents if i.open_track == TRACK_OUTAGE), None)
+    reserve = _reserve(next((i for i in open_incidents if i.reserve_active), None), outage, now)
+    return {
+        "system": current_app.config["SYSTEM_NAME"],
+        "generated_at": now,
+        "timezone": "Europe/Stockholm",
+        "overall": _overall(components, open_incidents, reserve),
+        "components": [_component(c) for c in components],
+        "reserve": reserve,
+        "incidents": [_incident(i, now) for i in open_incidents],
+        "driftinfo": [{"id": p.id, "published_at": p.at, "title": p.title, "body": p.body} for p in posts],
+        "maintenance": [{"component": w.component.name, "starts_at": w.starts_at, "ends_at": w.ends_at,
+                         "reason": w.reason} for w in windows],
+        "history": [_history(i) for i in history],
+        "availability": [_availability(c, outages, now) for c in components],
+    }
+
+
+def _component(row: Component) -> dict:
+    return {"key": row.key, "name": row.name, "state": row.state, "state_label": STATE_LABELS[row.state],
+            "since": row.state_changed_at}
+
+
+def _overall(components: list[Component], open_incidents: list[Incident], reserve: dict) -> dict:
+    if reserve["applies"]:
+        return {"state": "reserve", "text": "Reservrutin gäller"}
+    if any(i.track == TRACK_OUTAGE and i.recovered_at is None for i in open_incidents):
+        return {"state": "outage", "text": "Driftstörning"}
+    if any(i.open_track for i in open_incidents):
+        return {"state": "degraded", "text": "Störning"}
+    if any(c.state == "maintenance" for c in components):
+        return {"state": "maintenance", "text": "Planerat underhåll pågår"}
+    return {"state": "operational", "text": "Alla system i drift"}
+
+
+def _reserve(active: Incident | None, outage: Incident | None, now: datetime) -> dict:
+    if active is not None:
+        return {"applies": True, "since": active.reserve_activated_at, "incident_id": active.id,
+                "activated_by": "system" if active.reserve_activated_by == "system" else "it_staff",
+                "reason": active.reserve_activation_reason, "automatic_activation_at": None,
+                "seconds_until_automatic_activation": None, "waiting_for_prognosis": False,
+                "text": f"Reservrutin gäller sedan {local_text(active.reserve_activated_at)}. "
+                        "Akuta förskrivningar tas emot via Kundservice."}
+    countdown = None
+    if outage is not None:
+        countdown = reserve_countdown(_facts(outage), now)
+    if countdown is None:
+        text = "Reservrutin gäller inte."
+    elif countdown.waiting_for_prognosis:
+        text = (f"Reservrutin gäller inte. Prognos finns; om den passeras utan att felet är åtgärdat aktiveras "
+                f"reservrutinen {local_text(countdown.activates_at)}.")
+    else:
+        text = (f"Reservrutin gäller inte ännu. Utan prognos aktiveras den automatiskt "
+                f"{local_text(countdown.activates_at)} (om {duration_text(countdown.seconds_left)}).")
+    return {"applies": False, "since": None, "incident_id": outage.id if outage else None, "activated_by": None,
+            "reason": None, "automatic_activation_at": countdown.activates_at if countdown else None,
+            "seconds_until_automatic_activation": countdown.seconds_left if countdown else None,
+            "waiting_for_prognosis": bool(countdown and countdown.waiting_for_prognosis), "text": text}
+
+
+def _facts(incident: Incident) -> ReserveFacts:
+    return ReserveFacts(scenario=Scenario(incident.scenario), reserve_due_at=incident.reserve_due_at,
+                        prognosis_until=incident.prognosis_until,
+                        ongoing=incident.open_track is not None and incident.recovered_at is None,
+                        ever_activated=incident.reserve_activated_at is not None)
+
+
+def _incident(incident: Incident, now: datetime) -> dict:
+    guide = Scenario(incident.scenario).guide
+    prognosis = None
+    if incident.prognosis_text:
+        prognosis = {"text": incident.prognosis_text, "expected_restoration_at": incident.prognosis_until,
+                     "published_at": incident.prognosis_at, "valid": prognosis_valid(incident.prognosis_until, now)}
+    return {
+        "id": incident.id, "scenario": incident.scenario, "title": guide.title, "summary": guide.summary,
+        "status": incident.status, "status_label": STATUS_LABELS[incident.status],
+        "started_at": incident.started_at, "detected_at": incident.detected_at,
+        "recovered_at": incident.recovered_at, "prognosis": prognosis, "actions": list(guide.actions),
+        "timeline": [{"id": u.id, "at": u.at, "kind": u.kind, "status": u.status,
+                      "status_label": STATUS_LABELS[u.status], "message": u.message}
+                     for u in reversed(incident.updates)],
+    }
+
+
+def _history(incident: Incident) -> dict:
+    minutes = int(((incident.resolved_at or incident.started_at) - incident.started_at).total_seconds() // 60)
+    return {"id": incident.id, "scenario": incident.scenario, "title": Scenario(incident.scenario).guide.title,
+            "started_at": incident.started_at, "resolved_at": incident.resolved_at, "duration_minutes": minutes,
+            "reserve_applied": incident.reserve_activated_at is not None}
+
+
+def _availability(row: Component, outages: list, now: datetime) -> dict:
+    mine = [(o.started_at, o.ended_at) for o in outages if o.component_id == row.id]
+    since = row.monitored_since if row.kind != "manual" else (row.monitored_since or now - WINDOWS["last_30d"])
+    result: dict[str, Any] = {"key": row.key, "name": row.name}
+    for label, span in WINDOWS.items():
+        result[label] = availability(mine, now - span, now, since)
+    return result
+
+
+def banners() -> list[dict]:
+    """Return the outage / reserve banner for the top of every page (one small query)."""
+    try:
+        state = current_reserve_state()
+    except SQLAlchemyError:
+        current_app.logger.exception("status banner: store unreadable")
+        return []
+    return banner_for(state)
+
+
+def banner_for(state: ReserveState | None) -> list[dict]:
+    if state is None:
+        return []
+    if state.active:
+        return [{"level": "danger", "title": "Reservrutin gäller.",
+                 "text": f"Sedan {local_text(state.since)}. Akuta förskrivningar tas emot via Kundservice. "
+                         "Se Driftstatus för prognos och information."}]
+    if not state.outage_ongoing:
+        return []
+    return [{"level": "warning", "title": "Driftstörning.",
+             "text": f"{state.scenario.guide.summary} Sedan {local_text(state.started_at)}. "
+                     "Se Driftstatus för prognos och information."}]
+
+
+def feed_entries(limit: int = 30) -> list[dict]:
+    """Return the latest timeline updates and driftinfo posts, newest first, for the Atom feed."""
+    updates = db.session.execute(
+        select(IncidentUpdate.id, IncidentUpdate.at, IncidentUpdate.status, IncidentUpdate.message,
+               Incident.id.label("incident_id"), Incident.scenario)
+        .join(Incident, Incident.id == IncidentUpdate.incident_id)
+        .order_by(IncidentUpdate.at.desc(), IncidentUpdate.id.desc()).limit(limit))
+    entries = [{"key": f"update-{u.id}", "at": u.at,
+                "title": f"{Scenario(u.scenario).guide.title} – {STATUS_LABELS[u.status]}",
+                "content": u.message, "anchor": f"handelse-{u.incident_id}"} for u in updates]
+    posts = db.session.execute(select(Driftinfo.id, Driftinfo.at, Driftinfo.title, Driftinfo.body)
+                               .order_by(Driftinfo.at.desc(), Driftinfo.id.desc()).limit(limit))
+    entries += [{"key": f"driftinfo-{p.id}", "at": p.at, "title": f"Driftinfo: {p.title}", "content": p.body,
+                 "anchor": f"driftinfo-{p.id}"} for p in posts]
+    entries.sort(key=lambda entry: entry["at"], reverse=True)
+    db.session.commit()
+    return entries[:limit]

@@ -1,0 +1,106 @@
+"""`flask monitor`: the scheduler process. Never started by web workers or the reloader."""
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import click
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from app.clock import utcnow
+from app.extensions import db
+from status.lock import MonitorLock, lock_for
+from status.notifications import worker_id
+from status.settings import MonitorSettings
+from status.tasks import JOBS, Job
+
+log = logging.getLogger("status.monitor")
+
+JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
+LOCK_JOB_ID = "status.lock"
+
+
+def _run_guarded(app: Flask, lock: MonitorLock, job: Job) -> Callable[[], None]:
+    def run() -> None:
+        with app.app_context():
+            now = utcnow()
+            if not lock.held(now):
+                return  # standby: another monitor holds the lock
+            try:
+                job.func(now)
+            except Exception:
+                log.exception("job %s failed", job.id)
+                db.session.rollback()
+
+    return run
+
+
+def _renew(app: Flask, lock: MonitorLock) -> Callable[[], None]:
+    state = {"held": None}
+
+    def renew() -> None:
+        with app.app_context():
+            held = lock.acquire(utcnow())
+        if held != state["held"]:
+            log.info("monitor %s: %s", worker_id(), "active (holds the lock)" if held
+                     else "standby (another monitor holds the lock)")
+            state["held"] = held
+
+    return renew
+
+
+def build_scheduler(app: Flask, lock: MonitorLock, settings: MonitorSettings,
+                    renew: Callable[[], None] | None = None) -> BlockingScheduler:
+    """Return the scheduler with the lock job and every job of tasks.JOBS."""
+    # One thread for the monitoring jobs, so they never race each other, and one for mail;
+    # other processes are kept out by the lock, and the critical writes are conditional
+    # UPDATEs (or unique keys) in any case.
+    scheduler = BlockingScheduler(timezone=timezone.utc, job_defaults=JOB_DEFAULTS,
+                                  executors={"default": ThreadPoolExecutor(1), "mail": ThreadPoolExecutor(1)})
+    start = datetime.now(timezone.utc)
+    scheduler.add_job(renew or _renew(app, lock), "interval", seconds=max(settings.lease_seconds / 3, 0.1),
+                      id=LOCK_JOB_ID, name=LOCK_JOB_ID, next_run_time=start, **JOB_DEFAULTS)
+    for offset, job in enumerate(JOBS):
+        scheduler.add_job(_run_guarded(app, lock, job), "interval", seconds=job.every(settings), id=job.id,
+                          name=job.id, next_run_time=start + timedelta(milliseconds=50 * (offset + 1)),
+                          executor=job.executor, **JOB_DEFAULTS)
+    return scheduler
+
+
+def run_monitor(app: Flask) -> None:
+    """Run the monitor until SIGTERM or Ctrl-C; release the lock on the way out."""
+    settings = MonitorSettings.from_config(app.config)
+    with app.app_context():
+        engine = db.engine
+    lock = lock_for(engine, worker_id(), timedelta(seconds=settings.lease_seconds), settings.lock_key)
+    renew = _renew(app, lock)
+    renew()  # know at once whether we are the active monitor
+    scheduler = build_scheduler(app, lock, settings, renew)
+    # A line per job run every few seconds drowns what matters; failures still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+    def stop(_signum: int, _frame: object) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("monitor %s started: main server %s, every %ss", worker_id(), settings.main_server_url,
+             settings.probe_interval.total_seconds())
+    try:
+        scheduler.start()
+    finally:
+        with app.app_context():
+            lock.release()
+        log.info("monitor %s stopped", worker_id())
+
+
+@click.command("monitor")
+@with_appcontext
+def monitor_command() -> None:
+    """Run the status monitor: probes, incidents, the four-hour rule, notifications."""
+    run_monitor(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -1,0 +1,108 @@
+"""The monitor's settings, read from the app config (defaults in app/config.py, "# Status monitor")."""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from typing import Any
+
+from flask import current_app
+
+from status.machine import Thresholds
+from status.rules import ESCALATION_ROLES, WeeklyHours
+
+# Config keys a deployment (or `make run`) may set from the environment.
+ENVIRONMENT_KEYS = (
+    "MAIN_SERVER_URL", "MAIN_SERVER_HEALTH_PATH", "REFERENCE_TARGET_URL",
+    "STATUS_PROBE_INTERVAL_SECONDS", "STATUS_RETRY_INTERVAL_SECONDS", "STATUS_FAILURES_TO_DOWN",
+    "STATUS_SUCCESSES_TO_UP", "STATUS_PROBE_CONNECT_TIMEOUT", "STATUS_PROBE_READ_TIMEOUT",
+    "STATUS_HEARTBEAT_TIMEOUT_SECONDS", "STATUS_TICK_SECONDS", "STATUS_RESERVE_CHECK_SECONDS",
+    "STATUS_NOTIFY_SECONDS", "STATUS_LEASE_SECONDS", "STATUS_MONITOR_LOCK_KEY",
+    "STATUS_ESCALATION_RECIPIENTS", "STATUS_SERVICEDESK_WEBHOOK_URL", "STATUS_ON_DUTY",
+    "STATUS_REMINDER_MINUTES", "STATUS_PUBLIC_BASE_URL", "STATUS_CUSTOMER_SERVICE_OPEN", "STATUS_PAGE_CACHE_SECONDS",
+    "MAIL_SERVER", "MAIL_PORT", "MAIL_FROM", "MAIL_TIMEOUT", "MAIL_USE_STARTTLS", "MAIL_USERNAME", "MAIL_PASSWORD",
+)
+
+
+def apply_environment(config: MutableMapping[str, Any], environ: Mapping[str, str] = os.environ) -> None:
+    """Override config from environment variables of the same name (JSON values, else strings)."""
+    for key in ENVIRONMENT_KEYS:
+        if key in environ:
+            raw = environ[key]
+            try:
+                config[key] = json.loads(raw)
+            except ValueError:
+                config[key] = raw
+
+
+def _clock_time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    main_server_url: str
+    reference_target_url: str | None
+    probe_interval: timedelta
+    retry_interval: timedelta
+    thresholds: Thresholds
+    connect_timeout: float
+    read_timeout: float
+    heartbeat_timeout: timedelta
+    tick_seconds: float
+    reserve_check_seconds: float
+    notify_seconds: float
+    lease_seconds: float
+    lock_key: int
+    recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    servicedesk_webhook_url: str | None = None
+    duty: WeeklyHours = WeeklyHours()
+    customer_service_hours: WeeklyHours = WeeklyHours(end=time(16, 30))
+    reminder_interval: timedelta | None = None
+    public_base_url: str = "http://127.0.0.1:5000"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MonitorSettings:
+        base = config["MAIN_SERVER_URL"].rstrip("/")
+        reminder = config.get("STATUS_REMINDER_MINUTES") or 0
+        return cls(
+            main_server_url=base + config["MAIN_SERVER_HEALTH_PATH"],
+            reference_target_url=config.get("REFERENCE_TARGET_URL") or None,
+            probe_interval=timedelta(seconds=float(config["STATUS_PROBE_INTERVAL_SECONDS"])),
+            retry_interval=timedelta(seconds=float(config["STATUS_RETRY_INTERVAL_SECONDS"])),
+            thresholds=Thresholds(int(config["STATUS_FAILURES_TO_DOWN"]), int(config["STATUS_SUCCESSES_TO_UP"])),
+            connect_timeout=float(config["STATUS_PROBE_CONNECT_TIMEOUT"]),
+            read_timeout=float(config["STATUS_PROBE_READ_TIMEOUT"]),
+            heartbeat_timeout=timedelta(seconds=float(config["STATUS_HEARTBEAT_TIMEOUT_SECONDS"])),
+            tick_seconds=float(config["STATUS_TICK_SECONDS"]),
+            reserve_check_seconds=float(config["STATUS_RESERVE_CHECK_SECONDS"]),
+            notify_seconds=float(config["STATUS_NOTIFY_SECONDS"]),
+            lease_seconds=float(config["STATUS_LEASE_SECONDS"]),
+            lock_key=int(config["STATUS_MONITOR_LOCK_KEY"]),
+            recipients=_recipients(config.get("STATUS_ESCALATION_RECIPIENTS") or {}),
+            servicedesk_webhook_url=config.get("STATUS_SERVICEDESK_WEBHOOK_URL") or None,
+            duty=_weekly_hours(config.get("STATUS_ON_DUTY") or {}),
+            customer_service_hours=_weekly_hours(config.get("STATUS_CUSTOMER_SERVICE_OPEN") or {}),
+            reminder_interval=timedelta(minutes=float(reminder)) if reminder else None,
+            public_base_url=str(config["STATUS_PUBLIC_BASE_URL"]).rstrip("/"),
+        )
+
+
+def _weekly_hours(raw: Mapping[str, Any]) -> WeeklyHours:
+    return WeeklyHours(weekdays=frozenset(raw.get("weekdays", (0, 1, 2, 3, 4))),
+                       start=_clock_time(raw.get("start", "08:00")), end=_clock_time(raw.get("end", "17:00")))
+
+
+def _recipients(raw: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    unknown = set(raw) - set(ESCALATION_ROLES)
+    if unknown:
+        raise ValueError(f"STATUS_ESCALATION_RECIPIENTS: unknown roles {sorted(unknown)}")
+    return {role: (value,) if isinstance(value, str) else tuple(value) for role, value in raw.items() if value}
+
+
+def current_settings() -> MonitorSettings:
+    """Return the settings of the current app."""
+    return MonitorSettings.from_config(current_app.config)

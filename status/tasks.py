@@ -1,0 +1,57 @@
+"""The monitor's scheduled jobs, declared in one list with stable ids.
+
+Each job is a plain function of the current moment; the scheduler (status/scheduler.py)
+runs them in the `flask monitor` process only. Tests call them directly with a chosen `now`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+
+from app.extensions import db
+from app.store import begin_write
+from status import services, subscriptions
+from status.models import ProbeResult
+from status.settings import MonitorSettings
+
+PROBE_RESULTS_KEPT = timedelta(days=90)
+
+
+def probe(now: datetime) -> None:
+    services.run_probe_cycle(now)
+
+
+def reserve_check(now: datetime) -> None:
+    services.run_reserve_check(now)
+
+
+def notify(now: datetime) -> None:
+    services.deliver_notifications(now)
+
+
+def prune(now: datetime) -> None:
+    """Forget probe results past availability's horizon and addresses never confirmed."""
+    begin_write()
+    db.session.execute(delete(ProbeResult).where(ProbeResult.at < now - PROBE_RESULTS_KEPT))
+    db.session.commit()
+    subscriptions.forget_unconfirmed(now)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    func: Callable[[datetime], None]
+    every: Callable[[MonitorSettings], float]  # seconds
+    # Sending mail waits on SMTP; it runs on its own thread so it never holds up a probe.
+    executor: str = "default"
+
+
+JOBS = (
+    Job("status.probe", probe, lambda s: s.tick_seconds),
+    Job("status.reserve_check", reserve_check, lambda s: s.reserve_check_seconds),
+    Job("status.notify", notify, lambda s: s.notify_seconds, executor="mail"),
+    Job("status.prune", prune, lambda s: 3600.0),
+)
