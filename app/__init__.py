@@ -21,9 +21,15 @@ def create_app(config: type | None = None, *, testing: bool = False) -> Flask:
     store.init_app(app)
 
     import status
-    from app import accesslog, admin, api, auth, demo, errors, mypage, patients, prescribing, products, savedsearches, web
+    from app import (
+        access, accesslog, admin, api, auth, demo, errors, messages, mypage, patients, prescribing, products,
+        savedsearches, web, withdrawals,
+    )
 
-    for package in (errors, auth, web, savedsearches, patients, prescribing, products, mypage, admin, accesslog, api, demo, status):
+    for package in (
+        errors, auth, web, savedsearches, patients, prescribing, products, withdrawals, messages, mypage, access,
+        admin, accesslog, api, demo, status,
+    ):
         package.init_app(app)
     return app
 
