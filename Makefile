@@ -20,8 +20,12 @@ install: $(VENV)/.installed
 migrate: install
 	$(BIN)/flask db upgrade
 
+# The web app under gunicorn and the status monitor as its own process; Ctrl-C stops both.
 run: migrate
 	$(BIN)/flask seed-demo --if-empty --patients $(DEMO_PATIENTS)
+	export REFERENCE_TARGET_URL=http://$(HOST):$(PORT)/health STATUS_PUBLIC_BASE_URL=http://$(HOST):$(PORT); \
+	$(BIN)/flask monitor & monitor=$$!; \
+	trap 'kill $$monitor 2>/dev/null; wait $$monitor' EXIT INT TERM; \
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py 'app.wsgi:app'
 
 # The whole suite on the embedded SQLite store, then again on PostgreSQL.

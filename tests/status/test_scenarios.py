@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.auth.roles import Role
@@ -224,8 +225,6 @@ def test_confirmed_up_resolves_the_outage_and_records_one_recovery_event(ctx, se
 
 
 def test_the_timeline_is_append_only(ctx, servers):
-    import pytest
-
     main, _ = servers
     probe(OUTAGE_START - EVERY_MINUTE)
     main.stop()
