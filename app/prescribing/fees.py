@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from app.prescribing.errors import InvalidInput
 from app.prescribing.quantity import DAYS_PER_YEAR
 
 # Same value as app.models.patients.NUTRITION_FULL; repeated so the rule needs no database code.
@@ -22,13 +23,8 @@ ORE = Decimal("0.01")
 MAX_GOODS_VALUE = Decimal("10000000")  # ten million kronor: anything above is a typing mistake
 
 
-class FeeError(ValueError):
-    """An input to the fee calculation is invalid; `field` names it, the message is Swedish."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class FeeError(InvalidInput):
+    """An input to the fee calculation is invalid."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 
+from app.prescribing.errors import InvalidInput
+
 VALIDITY_YEARS = 1
 DAYS_PER_YEAR = 365
 
@@ -35,13 +37,8 @@ Quantity = int | Fraction | Decimal | str
 _FRACTION_TEXT = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
 
-class QuantityError(ValueError):
-    """An input to the quantity calculation is invalid; `field` names it, the message is Swedish."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class QuantityError(InvalidInput):
+    """An input to the quantity calculation is invalid."""
 
 
 @dataclass(frozen=True)
