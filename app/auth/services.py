@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import joinedload
 
 from app.auth.passwords import verify_password
 from app.clock import utcnow
@@ -71,7 +72,9 @@ def issue_api_token(user: User) -> tuple[str, datetime]:
 
 def user_for_token(token: str) -> User | None:
     """Return the active user a valid, unexpired bearer token belongs to."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    row = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(token)).options(joinedload(ApiToken.user))
+    )
     if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
     return row.user
