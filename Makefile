@@ -6,6 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 DEMO_PATIENTS ?= 2000
+MAIN_SERVER_PORT ?= 5001
+MAIN_SERVER_DB ?= instance/reference_main_server.sqlite3
 export FLASK_APP := app
 
 .PHONY: install migrate run test test-sqlite test-postgres bench-seed clean
@@ -20,12 +22,16 @@ install: $(VENV)/.installed
 migrate: install
 	$(BIN)/flask db upgrade
 
-# The web app under gunicorn and the status monitor as its own process; Ctrl-C stops both.
+# The web app under gunicorn, the status monitor (which also runs the sync sender) and the reference
+# main server, each its own process; Ctrl-C stops all three.
 run: migrate
 	$(BIN)/flask seed-demo --if-empty --patients $(DEMO_PATIENTS)
-	export REFERENCE_TARGET_URL=http://$(HOST):$(PORT)/health STATUS_PUBLIC_BASE_URL=http://$(HOST):$(PORT); \
+	mkdir -p instance
+	export REFERENCE_TARGET_URL=http://$(HOST):$(PORT)/health STATUS_PUBLIC_BASE_URL=http://$(HOST):$(PORT) \
+	       MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT); \
+	$(BIN)/python -m sync.reference_server --host 127.0.0.1 --port $(MAIN_SERVER_PORT) --db $(MAIN_SERVER_DB) & main=$$!; \
 	$(BIN)/flask monitor & monitor=$$!; \
-	trap 'kill $$monitor 2>/dev/null; wait $$monitor' EXIT INT TERM; \
+	trap 'kill $$monitor $$main 2>/dev/null; wait $$monitor $$main' EXIT INT TERM; \
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py 'app.wsgi:app'
 
 # The whole suite on the embedded SQLite store, then again on PostgreSQL.

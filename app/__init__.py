@@ -20,7 +20,9 @@ def create_app(config: type | None = None, *, testing: bool = False) -> Flask:
     extensions.login_manager.init_app(app)
     store.init_app(app)
 
+    import reserve
     import status
+    import sync
     from app import (
         access, accesslog, admin, api, auth, demo, errors, messages, mypage, patients, prescribing, products,
         savedsearches, web, withdrawals,
@@ -28,7 +30,7 @@ def create_app(config: type | None = None, *, testing: bool = False) -> Flask:
 
     for package in (
         errors, auth, web, savedsearches, patients, prescribing, products, withdrawals, messages, mypage, access,
-        admin, accesslog, api, demo, status,
+        admin, accesslog, api, demo, status, sync, reserve,
     ):
         package.init_app(app)
     return app

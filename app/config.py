@@ -81,6 +81,16 @@ class Config:
     STATUS_REMINDER_MINUTES = 0  # 0: no escalation reminders
     STATUS_PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # links in mails sent by the monitor
     STATUS_PAGE_CACHE_SECONDS = 2.0  # per-process cache of the public status
+    # Reserve routine (reserve/): runbooks, reserve numbers, the printable kit, drills.
+    RESERVE_RUNBOOK_DIR: str | None = None  # None: runbooks/ at the project root
+    RESERVE_NUMBER_FIRST = 10_000_001  # reserve numbers print as R + 8 digits
+    RESERVE_NUMBER_BLOCK = 200  # numbers reserved at a time
+    RESERVE_NUMBER_LOW_WATER = 50  # reserve another block below this many free numbers
+    RESERVE_KIT_FORMS = 5  # blank forms of each kind in the printable kit
+    RESERVE_KIT_INTERVAL_SECONDS = 3600  # the kit is regenerated this often while the main server is up
+    RESERVE_KIT_KEEP = 3  # kit generations kept
+    RESERVE_CHECKLIST_SECONDS = 15  # how often the monitor ticks checklists
+    RESERVE_DRILL_DIR: str | None = None  # sandbox stores of drills; None: <instance>/drills
     MAIL_SERVER = "localhost"
     MAIL_PORT = 25
     MAIL_FROM = "driftinfo@forskrivningsportalen.invalid"
@@ -88,6 +98,48 @@ class Config:
     MAIL_USE_STARTTLS = False
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
+
+    # Sync: the outbox sender and the changes feed (run in `flask monitor`; `flask sync run` drains by hand).
+    # Any of these may also come from an environment variable of the same name, see sync/settings.py.
+    SYNC_SITE_ID = "forskrivningsportalen"  # who we are to the main server; keys are unique per site
+    SYNC_MAIN_SERVER_TOKEN: str | None = None  # sent as a bearer token when set
+    SYNC_BATCH_SIZE = 50
+    SYNC_LEASE_SECONDS = 30.0  # an item claimed by a sender that died is free again after this
+    SYNC_CONNECT_TIMEOUT = 3.0
+    SYNC_READ_TIMEOUT = 15.0
+    SYNC_BACKOFF_BASE_SECONDS = 1.0  # full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]
+    SYNC_BACKOFF_CAP_SECONDS = 300.0
+    SYNC_IN_PROGRESS_RETRY_SECONDS = 2.0
+    SYNC_BREAKER_FAILURES = 3  # failed calls in a row that open the circuit breaker
+    SYNC_BREAKER_COOLDOWN_SECONDS = 10.0  # open this long, then one trial; doubles after a failed trial
+    SYNC_BREAKER_COOLDOWN_CAP_SECONDS = 300.0
+    SYNC_RUN_BUDGET_SECONDS = 5.0  # one scheduled run sends for at most this long, then yields
+    SYNC_VERIFY_ACKED_DAYS = 14.0  # after a recovery, ask /have about items registered this recently
+    SYNC_VERIFY_INTERVAL_SECONDS = 3600.0
+    SYNC_PULL_SECONDS = 60.0
+    SYNC_PULL_PAGE_SIZE = 500
+    SYNC_RATE_WINDOW_SECONDS = 60.0  # the registration rate on the status page is over this window
+    # Kinds captured by hand in reserve mode that wait for approval, and who may approve them.
+    # Seed 004: orders are back-registered by Hjälpmedelsservice; work orders by the responsible
+    # prescriber, or at Hjälpmedelsservice by the operations manager or the responsible technician.
+    SYNC_REVIEW: dict = {
+        "order": ["hms_staff"], "stock_move": ["hms_staff"], "outbound_delivery": ["hms_staff"],
+        "prescription": ["hms_staff"], "withdrawal": ["hms_staff"],
+        "work_order": ["hms_staff", "technician", "prescriber"],
+    }
+    SYNC_KILL_POINT: str | None = None  # failpoint for the kill-point tests, see sync/faults.py
+
+    # Messages on My page and access applications (app/messages, app/access).
+    # Links in mails are built on this base, never on the request's Host header.
+    APP_BASE_URL = os.environ.get("APP_BASE_URL", "http://127.0.0.1:5000")
+    MESSAGE_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024  # per file
+    MESSAGE_ATTACHMENTS_MAX_COUNT = 3
+    ACCESS_SET_PASSWORD_TOKEN_LIFETIME = timedelta(days=7)  # the link sent with a new account
+    ACCESS_RESET_TOKEN_LIFETIME = timedelta(hours=1)  # "Glömt ditt lösenord?"
+    ACCESS_COMPLETION_TOKEN_LIFETIME = timedelta(days=30)  # the manager's link to complete a returned application
+    ACCESS_RESETS_PER_HOUR = 3  # reset mails per account and hour; more requests are answered alike but send nothing
+    # The forgotten-password answer never comes sooner, so its timing does not tell whether the account exists.
+    ACCESS_RESET_MIN_RESPONSE_SECONDS = 0.8
 
 
 class TestConfig(Config):

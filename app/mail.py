@@ -85,17 +85,12 @@ def send_after_commit(session: Session, to: str, subject: str, body: str) -> Non
     The message is checked now, so a mail with personal data fails the caller, not the commit.
     """
     build_message("check@localhost", to, subject, body)
-    _listen()
     session.connection()  # make sure there is a transaction whose end decides
     session.info.setdefault(_PENDING, []).append((to, subject, body))
 
 
-def _listen() -> None:
-    if not event.contains(Session, "after_commit", _send_pending):
-        event.listen(Session, "after_commit", _send_pending)
-        event.listen(Session, "after_soft_rollback", _drop_pending)
-
-
+# Registered once, when the module loads, so two first mails in two threads can't register twice.
+@event.listens_for(Session, "after_commit")
 def _send_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, [])
     for to, subject, body in pending:
@@ -105,6 +100,7 @@ def _send_pending(session: Session) -> None:
             current_app.logger.warning("mail after commit not sent: %s", exc.message)
 
 
+@event.listens_for(Session, "after_soft_rollback")
 def _drop_pending(session: Session, previous_transaction) -> None:  # noqa: ANN001
     if previous_transaction.parent is None:  # the whole transaction, not a savepoint
         session.info.pop(_PENDING, None)

@@ -1,1 +1,34 @@
-"""Reserve mode, runbook checklists, manual capture and the printable kit (issue: reserve routine)."""
+"""Reserve mode, runbook checklists, manual capture and the printable kit (seeds 001 and 004; SPEC section 5)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+RUNBOOK_DIR = Path(__file__).resolve().parent.parent / "runbooks"
+
+
+def init_app(app: Flask) -> None:
+    """Load and validate the runbooks, register the pages, API, banner, CLI and monitor jobs.
+
+    A broken runbook stops the app here, naming the file and line.
+    """
+    from app.web import register_banner_provider
+    from reserve import api, cli, models, navigation, state, tasks, views  # noqa: F401 - models: for Alembic
+    from reserve.runbooks import load_runbooks
+    from status import readmodel
+    from status.tasks import register_jobs
+
+    directory = Path(app.config.get("RESERVE_RUNBOOK_DIR") or RUNBOOK_DIR)
+    app.extensions["reserve.runbooks"] = load_runbooks(directory)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.cli.add_command(cli.reserve_group)
+    # One outage / reserve banner: ours extends the status monitor's (prognosis, what to do,
+    # "data as of") instead of adding a second one beside it.
+    providers = app.extensions.setdefault("banner_providers", [])
+    providers[:] = [provider for provider in providers if provider is not readmodel.banners]
+    register_banner_provider(app, state.banners)
+    navigation.init_app(app)
+    app.add_template_global(state.awaiting_registration_ids, "awaiting_registration")
+    register_jobs(app, tasks.jobs(app))

@@ -88,7 +88,14 @@ def build_public_status(now: datetime) -> dict:
                          "reason": w.reason} for w in windows],
         "history": [_history(i) for i in history],
         "availability": [_availability(c, outages, now) for c in components],
+        "sync": _sync_progress(now),  # issue 7
     }
+
+
+def _sync_progress(now: datetime) -> dict | None:
+    """Back-registration progress from the sync package (counts, rate, time left; no personal data)."""
+    provider = current_app.extensions.get("status_sync_progress")
+    return provider(now) if provider else None
 
 
 def _component(row: Component) -> dict:

@@ -17,7 +17,7 @@ from app.extensions import db
 from status.lock import MonitorLock, lock_for
 from status.notifications import worker_id
 from status.settings import MonitorSettings
-from status.tasks import JOBS, Job
+from status.tasks import Job, all_jobs
 
 log = logging.getLogger("status.monitor")
 
@@ -56,7 +56,7 @@ def _renew(app: Flask, lock: MonitorLock) -> Callable[[], None]:
 
 def build_scheduler(app: Flask, lock: MonitorLock, settings: MonitorSettings,
                     renew: Callable[[], None] | None = None) -> BlockingScheduler:
-    """Return the scheduler with the lock job and every job of tasks.JOBS."""
+    """Return the scheduler with the lock job, every job of tasks.JOBS and those other packages registered."""
     # One thread for the monitoring jobs, so they never race each other, and one for mail;
     # other processes are kept out by the lock, and the critical writes are conditional
     # UPDATEs (or unique keys) in any case.
@@ -65,7 +65,7 @@ def build_scheduler(app: Flask, lock: MonitorLock, settings: MonitorSettings,
     start = datetime.now(timezone.utc)
     scheduler.add_job(renew or _renew(app, lock), "interval", seconds=max(settings.lease_seconds / 3, 0.1),
                       id=LOCK_JOB_ID, name=LOCK_JOB_ID, next_run_time=start, **JOB_DEFAULTS)
-    for offset, job in enumerate(JOBS):
+    for offset, job in enumerate(all_jobs(app)):
         scheduler.add_job(_run_guarded(app, lock, job), "interval", seconds=job.every(settings), id=job.id,
                           name=job.id, next_run_time=start + timedelta(milliseconds=50 * (offset + 1)),
                           executor=job.executor, **JOB_DEFAULTS)

@@ -5,10 +5,11 @@ runs them in the `flask monitor` process only. Tests call them directly with a c
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import Flask
 from sqlalchemy import delete
 
 from app.extensions import db
@@ -55,3 +56,17 @@ JOBS = (
     Job("status.notify", notify, lambda s: s.notify_seconds, executor="mail"),
     Job("status.prune", prune, lambda s: 3600.0),
 )
+
+# Hook: other packages (reserve, sync) run their jobs in the monitor process too, under the
+# same single-monitor lock; each registers them from its init_app().
+MONITOR_JOBS = "monitor_jobs"
+
+
+def register_jobs(app: Flask, jobs: Iterable[Job]) -> None:
+    """Add another package's jobs to the monitor's schedule."""
+    app.extensions.setdefault(MONITOR_JOBS, []).extend(jobs)
+
+
+def all_jobs(app: Flask) -> tuple[Job, ...]:
+    """Return the monitor's own jobs followed by those other packages registered."""
+    return (*JOBS, *app.extensions.get(MONITOR_JOBS, ()))

@@ -3,6 +3,13 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.access.models import AccessApplication, AccessToken  # noqa: F401 - for Alembic
+
 
 def init_app(app: Flask) -> None:
-    """Register the package (filled in by the access-application work)."""
+    """Register the public pages and the administration pages."""
+    from app.access.admin_views import bp as admin_bp
+    from app.access.views import bp
+
+    app.register_blueprint(bp)
+    app.register_blueprint(admin_bp)

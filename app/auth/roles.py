@@ -32,12 +32,21 @@ class Permission(str, Enum):
     PRESCRIBE = "prescribe"
     CREATE_WITHDRAWALS = "create_withdrawals"
     CAPTURE_RESERVE_ITEMS = "capture_reserve_items"
+    VIEW_RESERVE_ROUTINE = "view_reserve_routine"  # checklists, work queue, the kit's blank forms
+    LOG_CALLS = "log_calls"
+    RUN_DRILLS = "run_drills"
     MANAGE_WORK_ORDERS = "manage_work_orders"
     PUBLISH_STATUS = "publish_status"
     READ_ACCESS_LOG = "read_access_log"
     MANAGE_USERS = "manage_users"
     READ_PRODUCTS = "read_products"
     USE_MY_PAGE = "use_my_page"
+    READ_WITHDRAWALS = "read_withdrawals"
+    DELIVER_WITHDRAWALS = "deliver_withdrawals"
+    CREATE_ORDERS = "create_orders"
+    MOVE_STOCK = "move_stock"
+    READ_ORDERS = "read_orders"
+    SEND_MESSAGES = "send_messages"
 
 
 _PATIENT_WORKERS = {Role.PRESCRIBER, Role.CUSTOMER_SERVICE, Role.HMS_STAFF, Role.TECHNICIAN}
@@ -48,12 +57,27 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.PRESCRIBE: frozenset({Role.PRESCRIBER}),
     Permission.CREATE_WITHDRAWALS: frozenset({Role.PRESCRIBER, Role.CUSTOMER_SERVICE}),
     Permission.CAPTURE_RESERVE_ITEMS: frozenset({Role.CUSTOMER_SERVICE, Role.HMS_STAFF}),
+    Permission.VIEW_RESERVE_ROUTINE: frozenset(
+        {Role.CUSTOMER_SERVICE, Role.HMS_STAFF, Role.TECHNICIAN, Role.IT_STAFF, Role.ADMIN}),
+    Permission.LOG_CALLS: frozenset({Role.CUSTOMER_SERVICE, Role.HMS_STAFF}),
+    Permission.RUN_DRILLS: frozenset({Role.ADMIN}),
     Permission.MANAGE_WORK_ORDERS: frozenset({Role.TECHNICIAN, Role.HMS_STAFF}),
     Permission.PUBLISH_STATUS: frozenset({Role.IT_STAFF}),
     Permission.READ_ACCESS_LOG: frozenset({Role.ADMIN}),
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.READ_PRODUCTS: frozenset(_PATIENT_WORKERS | {Role.ADMIN}),
     Permission.USE_MY_PAGE: frozenset(Role),
+    # The withdrawal overview: prescribers see their units, customer service and HMS every unit.
+    Permission.READ_WITHDRAWALS: frozenset({Role.PRESCRIBER, Role.CUSTOMER_SERVICE, Role.HMS_STAFF}),
+    # Delivery is confirmed by the depot side, never by the prescriber or the patient's e-service.
+    Permission.DELIVER_WITHDRAWALS: frozenset({Role.CUSTOMER_SERVICE, Role.HMS_STAFF}),
+    # Beställning to a care unit, and outbound deliveries for orders from own stock (seed 002).
+    Permission.CREATE_ORDERS: frozenset({Role.CUSTOMER_SERVICE, Role.HMS_STAFF}),
+    # Lagerflytt: "lagerpersonal eller tekniker" fill the municipal stocks (seed 002).
+    Permission.MOVE_STOCK: frozenset({Role.HMS_STAFF, Role.TECHNICIAN}),
+    Permission.READ_ORDERS: frozenset({Role.PRESCRIBER, Role.CUSTOMER_SERVICE, Role.HMS_STAFF, Role.TECHNICIAN}),
+    # Messages to My page come from the business owner and the service staff (seed 000).
+    Permission.SEND_MESSAGES: frozenset({Role.ADMIN, Role.CUSTOMER_SERVICE, Role.HMS_STAFF}),
 }
 
 

@@ -16,6 +16,8 @@ from app.prescribing.receipts import (
     ReceiptPatient, ReceiptPrescription, ReceiptRow, render_active_rows_receipt, render_prescription_receipt,
 )
 from app.prescribing.services import get_prescription
+from reserve import hooks as reserve_hooks
+from reserve import state as reserve_state
 
 
 def _receipt_patient(patient: Patient) -> ReceiptPatient:
@@ -28,6 +30,8 @@ def _receipt_patient(patient: Patient) -> ReceiptPatient:
 
 
 def _receipt_prescription(prescription: Prescription, rows: list[PrescriptionRow]) -> ReceiptPrescription:
+    # Reserve routine: a prescription saved while the main server was out says so on every row.
+    note = reserve_hooks.AWAITING_REGISTRATION if reserve_hooks.is_awaiting_registration(prescription.id) else None
     return ReceiptPrescription(
         number=str(prescription.number), prescribed_on=prescription.prescribed_on,
         prescriber_name=prescription.prescriber.name, unit_name=prescription.unit.name,
@@ -37,6 +41,7 @@ def _receipt_prescription(prescription: Prescription, rows: list[PrescriptionRow
                 article_number=r.article.number, article_name=r.article.name, package_size=r.article.package_size,
                 packages_per_withdrawal=r.packages_per_withdrawal, withdrawals=r.withdrawals,
                 period_days=r.period_days, recommendation=r.recommendation, withdrawals_left=r.withdrawals_left,
+                status_note=note,
             )
             for r in rows
         ),
@@ -49,6 +54,7 @@ def prescription_receipt_pdf(actor: User, number: int, context: str) -> bytes:
     pdf = render_prescription_receipt(
         _receipt_prescription(prescription, prescription.rows), _receipt_patient(prescription.patient),
         system_name=current_app.config["SYSTEM_NAME"], printed_on=local_today(),
+        data_as_of=reserve_state.printout_data_as_of(),  # reserve routine: set while the main server is out
     )
     record_patient_access(actor.id, [prescription.patient_id], AccessAction.RECEIPT, context)
     return pdf
@@ -71,6 +77,7 @@ def active_rows_receipt_pdf(actor: User, patient_id: int, context: str, today: d
         by_prescription.setdefault(row.prescription_id, []).append(row)
     prescriptions = [_receipt_prescription(group[0].prescription, group) for group in by_prescription.values()]
     pdf = render_active_rows_receipt(prescriptions, _receipt_patient(patient),
-                                     system_name=current_app.config["SYSTEM_NAME"], printed_on=today)
+                                     system_name=current_app.config["SYSTEM_NAME"], printed_on=today,
+                                     data_as_of=reserve_state.printout_data_as_of())  # reserve routine
     record_patient_access(actor.id, [patient.id], AccessAction.RECEIPT, context)
     return pdf

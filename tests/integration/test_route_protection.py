@@ -22,6 +22,17 @@ PUBLIC_ENDPOINTS = {
     "status.confirm",
     "status.unsubscribe",
     "status.static",
+    "reserve.static",  # the reserve pages' stylesheet
+    "sync.static",  # the back-registration pages' stylesheet
+    # Seed 003: applying for access, reporting a change, completing a returned application,
+    # and the forgotten-password flow all happen before the person can log in.
+    "access.start",
+    "access.apply",
+    "access.change",
+    "access.received",
+    "access.complete",
+    "access.forgot_password",
+    "access.set_password",
 }
 
 

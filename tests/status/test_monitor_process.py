@@ -31,7 +31,7 @@ from status.models import Incident, ProbeResult, RecoveryEvent
 from status.scenarios import Scenario
 from status.scheduler import JOB_DEFAULTS, LOCK_JOB_ID, build_scheduler
 from status.settings import MonitorSettings, current_settings
-from status.tasks import JOBS
+from status.tasks import all_jobs
 from tests.status.conftest import FOUR_HOURS_LATER, OUTAGE_START, HealthServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,7 +224,7 @@ def test_jobs_are_declared_once_with_stable_ids_and_safe_defaults(make_app):
     settings = MonitorSettings.from_config(app.config)
     scheduler = build_scheduler(app, LeaseLock(None, "x", timedelta(seconds=60)), settings)  # type: ignore[arg-type]
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {LOCK_JOB_ID, *(job.id for job in JOBS)}
+    assert set(jobs) == {LOCK_JOB_ID, *(job.id for job in all_jobs(app))}
     assert set(jobs) >= {"status.probe", "status.reserve_check", "status.notify"}
     for job in jobs.values():
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (

@@ -1,0 +1,161 @@
+"""Withdrawal (uttag) use cases that write: create, send, abort, deliver. One function per use case.
+
+Every write happens here, so the sync engine can add its outbox entry in one place (the reads
+are in queries.py).
+
+"Left" on a row: each withdrawal uses one of the row's withdrawals and at most its packages per
+withdrawal, so packages left = withdrawals left × packages per withdrawal (see rules.py).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import joinedload
+
+from app.auth.roles import Permission
+from app.clock import local_today, utcnow
+from app.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from app.extensions import db
+from app.models import ROW_ACTIVE, ROW_CANCELLED, ROW_DELIVERED, PrescriptionRow, User
+from app.numbering import next_number
+from app.store import begin_write
+from app.withdrawals.models import Withdrawal
+from app.withdrawals.rules import (
+    Channel, RowAllowance, WithdrawalStatus, can_move, format_u_number, packages_problem, parse_u_number,
+    refused_transition_message,
+)
+
+
+class NoWithdrawalsLeft(DomainError):
+    """The row has no withdrawals left (taken by now, possibly by a concurrent request)."""
+
+
+# ---------------------------------------------------------------- writes
+
+
+def create_withdrawal(actor: User, row_id: int, packages: int, channel: Channel,
+                      today: date | None = None) -> Withdrawal:
+    """Create a withdrawal (status Ny) from an active row and return it with its U-number.
+
+    The row's withdrawal is taken with one conditional UPDATE that must touch exactly one row,
+    so two concurrent withdrawals never take more than the row has left, on SQLite and PostgreSQL.
+    """
+    if not actor.can(Permission.CREATE_WITHDRAWALS):
+        raise Forbidden("Du har inte behörighet att skapa uttag.")
+    today = today or local_today()
+    begin_write()
+    row = db.session.get(PrescriptionRow, row_id, options=[joinedload(PrescriptionRow.prescription)])
+    if row is None:
+        raise ValidationFailed.single("row_id", "Förskrivningsraden finns inte.")
+    if not row.is_active_on(today):
+        raise DomainError(f"Förskrivningsraden är avslutad ({row.display_status(today)}); inga uttag kan göras.",
+                          field="row_id")
+    allowance = RowAllowance(row.packages_per_withdrawal, row.withdrawals, row.withdrawals_used)
+    if allowance.withdrawals_left <= 0:
+        raise NoWithdrawalsLeft("Förskrivningsraden har inga uttag kvar.", field="row_id")
+    problem = packages_problem(allowance, packages)
+    if problem:
+        raise ValidationFailed.single("packages", problem)
+    taken = db.session.execute(
+        update(PrescriptionRow)
+        .where(PrescriptionRow.id == row.id, PrescriptionRow.status == ROW_ACTIVE,
+               PrescriptionRow.valid_until >= today, PrescriptionRow.withdrawals_used < PrescriptionRow.withdrawals)
+        .values(withdrawals_used=PrescriptionRow.withdrawals_used + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        db.session.rollback()
+        raise NoWithdrawalsLeft("Förskrivningsraden har inga uttag kvar.", field="row_id")
+    withdrawal = Withdrawal(
+        number=next_number("withdrawal"), row_id=row.id, patient_id=row.patient_id, article_id=row.article_id,
+        unit_id=row.prescription.unit_id, packages=packages, status=WithdrawalStatus.NEW.value,
+        channel=channel.value, created_by_id=actor.id, ordered_at=utcnow(),
+    )
+    db.session.add(withdrawal)
+    db.session.commit()
+    return withdrawal
+
+
+def send_withdrawal(actor: User, number: str) -> Withdrawal:
+    """Send a new withdrawal to the distributor (Ny → Skickad)."""
+    if not actor.can(Permission.CREATE_WITHDRAWALS):
+        raise Forbidden("Du har inte behörighet att skicka uttag.")
+    digits = digits_of(number)
+    begin_write()
+    cancelled = db.session.scalar(
+        select(PrescriptionRow.status).join(Withdrawal, Withdrawal.row_id == PrescriptionRow.id)
+        .where(Withdrawal.number == digits)
+    ) == ROW_CANCELLED
+    if cancelled:
+        db.session.rollback()
+        raise DomainError("Förskrivningsraden är makulerad; uttaget kan inte skickas. Avbryt det i stället.",
+                          field="number")
+    return _move(actor, digits, WithdrawalStatus.SENT, sent_at=utcnow(), sent_by_id=actor.id)
+
+
+def abort_withdrawal(actor: User, number: str) -> Withdrawal:
+    """Abort a new withdrawal (Ny → Avbruten) and give the row its withdrawal back."""
+    if not actor.can(Permission.CREATE_WITHDRAWALS):
+        raise Forbidden("Du har inte behörighet att avbryta uttag.")
+    digits = digits_of(number)
+    begin_write()
+    withdrawal = _move(actor, digits, WithdrawalStatus.ABORTED, commit=False, aborted_at=utcnow(),
+                       aborted_by_id=actor.id)
+    db.session.execute(
+        update(PrescriptionRow).where(PrescriptionRow.id == withdrawal.row_id)
+        .values(withdrawals_used=PrescriptionRow.withdrawals_used - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return withdrawal
+
+
+def deliver_withdrawal(actor: User, number: str) -> Withdrawal:
+    """Record a sent withdrawal as delivered (Skickad → Levererad); close the row when all are delivered."""
+    if not actor.can(Permission.DELIVER_WITHDRAWALS):
+        raise Forbidden("Du har inte behörighet att registrera leverans.")
+    digits = digits_of(number)
+    begin_write()
+    now = utcnow()
+    withdrawal = _move(actor, digits, WithdrawalStatus.DELIVERED, commit=False, delivered_at=now,
+                       delivered_by_id=actor.id)
+    pending = exists().where(Withdrawal.row_id == PrescriptionRow.id,
+                             Withdrawal.status.in_((WithdrawalStatus.NEW.value, WithdrawalStatus.SENT.value)))
+    # Every withdrawal taken and none still on its way: the row closes as Levererad.
+    db.session.execute(
+        update(PrescriptionRow)
+        .where(PrescriptionRow.id == withdrawal.row_id, PrescriptionRow.status == ROW_ACTIVE,
+               PrescriptionRow.withdrawals_used >= PrescriptionRow.withdrawals, ~pending)
+        .values(status=ROW_DELIVERED, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return withdrawal
+
+
+def digits_of(number: str) -> int:
+    try:
+        return parse_u_number(number)
+    except ValueError as exc:
+        raise NotFound(str(exc), field="number") from None
+
+
+def _move(actor: User, digits: int, target: WithdrawalStatus, commit: bool = True, **values) -> Withdrawal:  # noqa: ANN003
+    """Move the withdrawal to `target` with a conditional UPDATE from the one status allowed before it."""
+    source = next(s for s in WithdrawalStatus if can_move(s, target))
+    result = db.session.execute(
+        update(Withdrawal).where(Withdrawal.number == digits, Withdrawal.status == source.value)
+        .values(status=target.value, **values)
+        .execution_options(synchronize_session=False)
+    )
+    withdrawal = db.session.scalar(select(Withdrawal).where(Withdrawal.number == digits)
+                                   .execution_options(populate_existing=True))
+    if result.rowcount != 1:
+        db.session.rollback()
+        if withdrawal is None:
+            raise NotFound(f"Uttag {format_u_number(digits)} finns inte.", field="number")
+        raise DomainError(refused_transition_message(withdrawal.state, target), field="number")
+    if commit:
+        db.session.commit()
+    return withdrawal

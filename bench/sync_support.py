@@ -1,0 +1,29 @@
+"""Shared by the sync benchmarks: a store of their own (a temporary SQLite file, or a PostgreSQL schema)."""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from app.config import normalise_database_url
+
+
+def store_url(database_url: str | None, directory: Path) -> tuple[str, Callable[[], None]]:
+    """Return the store's URL and a function that removes it afterwards."""
+    if not database_url:
+        return f"sqlite:///{directory / 'outbox.sqlite3'}", lambda: None
+    base = normalise_database_url(database_url)
+    schema = f"sync_bench_{os.getpid()}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}", drop

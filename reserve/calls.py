@@ -1,0 +1,77 @@
+"""Customer service's call log during a disturbance: time, caller type, topic, outcome.
+
+No personal data: the note is refused if it holds a personnummer, and a call that led to a
+capture links to the captured item instead of repeating who it was about.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
+
+from app.errors import FieldError, ValidationFailed
+from app.extensions import db
+from app.mail import contains_personal_data
+from app.models import User
+from app.store import begin_write
+from reserve.models import CallLogEntry, ReserveItem
+from reserve.rules import parse_reserve_number
+from status.models import Incident
+from status.reserve import ACTIVE
+
+CALLER_TYPES = {"prescriber": "Förskrivare", "patient": "Patient", "relative": "Anhörig/närstående",
+                "care_unit": "Vårdenhet/boende", "municipality": "Kommun", "supplier": "Leverantör",
+                "other": "Övrig"}
+TOPICS = {"outage": "Driftstörningen", "prescription": "Förskrivning", "order": "Beställning",
+          "stock_move": "Lagerflytt", "work_order": "Arbetsorder", "delivery": "Leverans/uttag", "other": "Övrigt"}
+OUTCOMES = {"informed": "Informerad, hänvisad till driftinfo", "captured": "Ärende registrerat",
+            "call_back": "Återkommer/ringer upp", "referred": "Hänvisad vidare", "other": "Övrigt"}
+MAX_NOTE = 500
+
+
+def _incident_now() -> int | None:
+    """Return the incident calls belong to now: the reserve routine's, else the newest open one."""
+    return db.session.scalar(select(Incident.id).where((Incident.reserve_slot == ACTIVE)
+                                                       | Incident.open_track.is_not(None))
+                             .order_by(Incident.reserve_slot.is_(None), Incident.id.desc()).limit(1))
+
+
+def log_call(actor: User, caller_type: str, topic: str, outcome: str, note: str | None, item_number: str | None,
+             now: datetime) -> CallLogEntry:
+    """Record one call; refuse unknown choices and personal data in the note, naming the field."""
+    errors: list[FieldError] = []
+    if caller_type not in CALLER_TYPES:
+        errors.append(FieldError("caller_type", "Välj vem som ringde."))
+    if topic not in TOPICS:
+        errors.append(FieldError("topic", "Välj vad samtalet gällde."))
+    if outcome not in OUTCOMES:
+        errors.append(FieldError("outcome", "Välj hur samtalet slutade."))
+    note = (note or "").strip() or None
+    if note and len(note) > MAX_NOTE:
+        errors.append(FieldError("note", f"Högst {MAX_NOTE} tecken."))
+    if note and contains_personal_data(note):
+        errors.append(FieldError("note", "Samtalsloggen får inte innehålla personuppgifter. Registrera ärendet "
+                                         "och ange dess reservnummer i stället."))
+    if errors:
+        raise ValidationFailed(errors)
+    begin_write()
+    item_id = None
+    if item_number:
+        value = parse_reserve_number(item_number)
+        item_id = db.session.scalar(select(ReserveItem.id).where(ReserveItem.number == value)) if value else None
+        if item_id is None:
+            db.session.rollback()
+            raise ValidationFailed.single("item", f"Inget reservärende har nummer {item_number}.")
+    entry = CallLogEntry(at=now, logged_by_id=actor.id, incident_id=_incident_now(), caller_type=caller_type,
+                         topic=topic, outcome=outcome if not item_id else "captured", note=note, item_id=item_id)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def calls_query(incident_id: int | None = None) -> Select:
+    query = select(CallLogEntry).options(joinedload(CallLogEntry.logged_by), joinedload(CallLogEntry.item))
+    if incident_id is not None:
+        query = query.where(CallLogEntry.incident_id == incident_id)
+    return query

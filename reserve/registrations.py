@@ -1,0 +1,64 @@
+"""What the main server has registered of what was captured or prescribed during an outage.
+
+The sync engine keeps each outbox item's fate; this module reads it through the engine's
+public trace (`sync.outbox.traces_for`) and notes, on the captured item or the prescription's
+"awaiting registration" mark, when it was registered and the main server's id. It runs with
+the checklist job and before the reserve pages read, so no hook in the sender is needed; the
+sync engine may also call reserve.hooks.mark_*_registered directly when it acknowledges.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.store import begin_write
+from reserve.hooks import mark_item_registered
+from reserve.models import AwaitingRegistration, ReserveItem
+from reserve.rules import CAPTURED, format_reserve_number
+
+REGISTERED_STATES = ("acked", "resolved")  # resolved: linked to the server's record, or sent anew
+
+
+def _pending() -> tuple[list[tuple[str, str]], list[tuple[int, list[str]]]]:
+    """Return (reserve number, outbox key) of captured items and (prescription, its keys) not yet registered."""
+    from sync.outbox import items_for_subject
+
+    items = [(format_reserve_number(n), key) for n, key in db.session.execute(
+        select(ReserveItem.number, ReserveItem.outbox_key).where(
+            ReserveItem.status == CAPTURED, ReserveItem.registered_at.is_(None), ReserveItem.outbox_key.is_not(None)))]
+    marks = [(prescription_id, [i.key for i in items_for_subject(f"prescription:{prescription_id}")
+                                if i.kind == "prescription"])
+             for prescription_id in db.session.scalars(select(AwaitingRegistration.prescription_id)
+                                                       .where(AwaitingRegistration.registered_at.is_(None)))]
+    return items, marks
+
+
+def refresh(now: datetime) -> int:
+    """Note every registration the sync engine has had acknowledged; return how many were new."""
+    try:
+        from sync.outbox import traces_for
+    except ImportError:  # without the sync engine nothing is ever registered
+        return 0
+    items, marks = _pending()
+    traces = traces_for([key for _, key in items] + [key for _, keys in marks for key in keys])
+    done_items = [(number, trace) for number, key in items
+                  if (trace := traces.get(key)) is not None and trace.final_state in REGISTERED_STATES]
+    done_marks = []
+    for prescription_id, keys in marks:
+        finals = [traces[k] for k in keys if k in traces and traces[k].final_state in REGISTERED_STATES]
+        if finals:
+            done_marks.append((prescription_id, finals[-1]))
+    db.session.commit()  # end the read
+    if not done_items and not done_marks:
+        return 0
+    begin_write()
+    for number, trace in done_items:
+        mark_item_registered(number, trace.final_server_id, trace.registered_at or now)
+    for prescription_id, trace in done_marks:
+        mark = db.session.get(AwaitingRegistration, prescription_id, populate_existing=True)
+        if mark is not None and mark.registered_at is None:
+            mark.registered_at, mark.main_server_id = trace.registered_at or now, trace.final_server_id
+    db.session.commit()
+    return len(done_items) + len(done_marks)

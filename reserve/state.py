@@ -1,0 +1,136 @@
+"""Reserve mode as the rest of the app sees it: whether the main server is out, the banner on
+every page, and "data as of" on every screen and printout.
+
+The status monitor owns the facts (status.services.current_reserve_state); this module only
+reads them, adds what the runbooks say to do, and the time the local data was last in step
+with the main server.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask, current_app, g, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.auth.roles import Role
+from app.clock import utcnow
+from app.extensions import db
+from reserve.runbooks import RESERVE_ROUTINE, Runbook
+from status import services as status_services
+from status.incidents import MAIN_SERVER
+from status.models import Component, ProbeResult
+from status.readmodel import banner_for
+from status.reserve import ReserveState
+from status.rules import prognosis_valid
+from status.timefmt import local_text
+
+DATA_AS_OF_SOURCES = "reserve.data_as_of_sources"
+DataAsOfSource = Callable[[], "datetime | None"]
+
+
+def register_data_as_of_source(app: Flask, source: DataAsOfSource) -> None:
+    """Let a package (the sync engine: its last successful pull) say how fresh the local data is.
+
+    The first source that answers wins; without any, the last moment the monitor saw the main
+    server answer is used, since the local store was in step with it until then.
+    """
+    app.extensions.setdefault(DATA_AS_OF_SOURCES, []).append(source)
+
+
+def current_state() -> ReserveState | None:
+    """Return the reserve routine's state (None: no outage and no reserve routine)."""
+    return status_services.current_reserve_state()
+
+
+def main_server_out(state: ReserveState | None) -> bool:
+    """Return whether the main server is out (or the reserve routine still holds after it came back)."""
+    return state is not None and (state.active or state.outage_ongoing)
+
+
+def last_main_server_answer() -> datetime | None:
+    """Return the last time a probe of the main server succeeded."""
+    component_id = select(Component.id).where(Component.key == MAIN_SERVER).scalar_subquery()
+    return db.session.scalar(select(ProbeResult.at).where(ProbeResult.component_id == component_id,
+                                                          ProbeResult.ok.is_(True))
+                             .order_by(ProbeResult.at.desc()).limit(1))
+
+
+def data_as_of() -> datetime | None:
+    """Return the time of the last successful sync with the main server, as far as anyone knows."""
+    for source in current_app.extensions.get(DATA_AS_OF_SOURCES, []):
+        value = source()
+        if value is not None:
+            return value
+    return last_main_server_answer()
+
+
+def printout_data_as_of() -> datetime | None:
+    """Return "data as of" for a printout made now: set while the main server is out, else None."""
+    return data_as_of() if main_server_out(current_state()) else None
+
+
+def runbook_for(key: str) -> Runbook | None:
+    return current_app.extensions["reserve.runbooks"].get(key)
+
+
+def _roles() -> frozenset[Role]:
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.roles
+    return frozenset()
+
+
+def prognosis_text(state: ReserveState, now: datetime) -> str:
+    """Return the prognosis in plain Swedish; one whose time has passed counts as none."""
+    if state.prognosis_text and prognosis_valid(state.prognosis_until, now):
+        return f"{state.prognosis_text} Beräknat åtgärdat {local_text(state.prognosis_until)}."
+    if state.prognosis_text:
+        return "Saknas (den senaste prognosen har passerat)."
+    return "Saknas."
+
+
+def banners() -> list[dict]:
+    """Return the outage / reserve banner (the status monitor's, with prognosis and what to do)
+    and the "data as of" line, for the top of every page."""
+    try:
+        state = current_state()
+        base = banner_for(state)
+        if not base:
+            return []
+        as_of = data_as_of()
+    except SQLAlchemyError:
+        current_app.logger.exception("reserve banner: store unreadable")
+        return []
+    now = utcnow()
+    scenario = runbook_for(state.scenario.value)
+    routine = runbook_for(RESERVE_ROUTINE)
+    todo = (routine if state.active else scenario).banner_text(_roles()) if (routine and scenario) else ""
+    since = f"{state.scenario.guide.title} sedan {local_text(state.started_at)}."
+    if state.active:
+        since += f" Reservrutin gäller sedan {local_text(state.since)}."
+    banner = dict(base[0])
+    banner["text"] = f"{since} Prognos: {prognosis_text(state, now)} {todo}".strip()
+    banner["kind"] = "reserve" if state.active else "outage"
+    as_of_text = local_text(as_of) if as_of else "okänt"
+    reach = ("Huvudsystemet kan inte nås." if state.outage_ongoing
+             else "Huvudsystemet svarar igen; efterregistreringen pågår.")
+    data_banner = {"level": "info", "kind": "data_as_of", "title": f"Uppgifter per {as_of_text}.",
+                   "text": f"{reach} Det du ser kommer från den lokala databasen som den var vid senaste "
+                           "lyckade synkronisering."}
+    return [banner, data_banner]
+
+
+def awaiting_registration_ids() -> frozenset[int]:
+    """Return the prescriptions that await registration on the main server (once per request)."""
+    from reserve.models import AwaitingRegistration
+
+    key = id(request._get_current_object()) if has_request_context() else None  # noqa: SLF001
+    cached = g.get("_reserve_awaiting")
+    if cached is not None and cached[0] == key and key is not None:
+        return cached[1]
+    ids = frozenset(db.session.scalars(select(AwaitingRegistration.prescription_id)
+                                       .where(AwaitingRegistration.registered_at.is_(None))))
+    g._reserve_awaiting = (key, ids)
+    return ids

@@ -1,0 +1,371 @@
+"""The sender's store side: claim a batch under a lease, write back answers, free what a dead sender held.
+
+Each function is one short write transaction (BEGIN IMMEDIATE on SQLite) and holds none
+while the network is used. A claim is a conditional UPDATE (state = pending → in_flight with
+this worker's lease); answers are written only to items still in flight under this worker's
+lease, so a sender that lost its lease to another cannot overwrite what the other learnt.
+On PostgreSQL several senders may claim at once: candidates are locked FOR UPDATE SKIP LOCKED.
+"""
+from __future__ import annotations
+
+import json
+import random
+from functools import lru_cache
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy.orm import aliased
+
+from app.extensions import db
+from app.store import begin_write
+from sync import faults
+from sync.models import OutboxItem, SenderState, SyncAttempt
+from sync.outbox import cascade_to_children
+from sync.rules import (
+    ACKED, CONFLICT, DEAD, HOLDS_QUEUE, IN_FLIGHT, PENDING, RESOLVED, Backoff, Breaker, Outcome, backoff_delay,
+)
+
+SENDER = "sender"
+ERROR_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    kind: str
+    payload: str
+    attempts: int
+
+
+def _is_postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def _attempts(rows: list[dict]) -> None:
+    if rows:
+        db.session.execute(insert(SyncAttempt), rows)
+
+
+@lru_cache(maxsize=8)
+def _claimable(size: int, postgres: bool):  # noqa: ANN202 - built once per size; bound with :now
+    earlier = aliased(OutboxItem)
+    parent = aliased(OutboxItem)
+    # Literal values, not parameters: SQLite uses the partial index ix_sync_outbox_waiting only then.
+    waiting = earlier.state.in_(bindparam("waiting", list(HOLDS_QUEUE), expanding=True, literal_execute=True))
+    held = exists().where(
+        earlier.ordering_key == OutboxItem.ordering_key, waiting,
+        or_(earlier.created_at < OutboxItem.created_at,
+            and_(earlier.created_at == OutboxItem.created_at, earlier.id < OutboxItem.id)))
+    parent_registered = or_(OutboxItem.parent_key.is_(None),
+                            exists().where(parent.key == OutboxItem.parent_key, parent.state.in_((ACKED, RESOLVED))))
+    query = (select(OutboxItem.id, OutboxItem.send_alone)
+             .where(OutboxItem.state == PENDING, OutboxItem.next_attempt_at <= bindparam("now"), ~held,
+                    parent_registered)
+             .order_by(OutboxItem.priority, OutboxItem.id).limit(size))
+    if postgres:
+        query = query.with_for_update(skip_locked=True, of=OutboxItem)
+    return query
+
+
+def claim(worker: str, size: int, lease: timedelta, now: datetime, run_id: int | None) -> list[Claimed]:
+    """Free expired leases, then lease up to `size` sendable items to this worker; commit; return them.
+
+    Sendable: pending, due, no earlier item of its ordering key still waiting to go (FIFO),
+    and its parent (if any) registered. Highest priority first (stock moves), then capture order.
+    """
+    begin_write()
+    release_expired(now, run_id)
+    candidates = db.session.execute(_claimable(size, _is_postgres()), {"now": now}).all()
+    if candidates and candidates[0].send_alone:
+        ids = [candidates[0].id]  # isolated after a refused batch: goes alone
+    else:
+        ids = [c.id for c in candidates if not c.send_alone]
+    claimed: list[Claimed] = []
+    if ids:
+        db.session.execute(
+            update(OutboxItem).where(OutboxItem.id.in_(ids), OutboxItem.state == PENDING)
+            .values(state=IN_FLIGHT, lease_owner=worker, lease_expires_at=now + lease, attempts=OutboxItem.attempts + 1,
+                    last_attempt_at=now, state_changed_at=now)
+            .execution_options(synchronize_session=False))
+        claimed = [Claimed(*row) for row in db.session.execute(
+            select(OutboxItem.id, OutboxItem.key, OutboxItem.kind, OutboxItem.payload, OutboxItem.attempts)
+            .where(OutboxItem.id.in_(ids), OutboxItem.state == IN_FLIGHT, OutboxItem.lease_owner == worker)
+            .order_by(OutboxItem.priority, OutboxItem.id))]
+    db.session.commit()
+    if claimed:
+        faults.checkpoint("after_lease_commit")
+    return claimed
+
+
+def free_expired(now: datetime, run_id: int | None) -> int:
+    """Free expired leases in a transaction of their own; commit; return how many."""
+    begin_write()
+    freed = release_expired(now, run_id)
+    db.session.commit()
+    return freed
+
+
+def release_expired(now: datetime, run_id: int | None) -> int:
+    """Put items whose lease ran out back to pending, marked uncertain (they may have arrived)."""
+    query = select(OutboxItem.id).where(OutboxItem.state == IN_FLIGHT, OutboxItem.lease_expires_at <= now)
+    if _is_postgres():
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(query))
+    if not ids:
+        return 0
+    db.session.execute(
+        update(OutboxItem).where(OutboxItem.id.in_(ids), OutboxItem.state == IN_FLIGHT,
+                                 OutboxItem.lease_expires_at <= now)
+        .values(state=PENDING, uncertain=True, lease_owner=None, lease_expires_at=None, next_attempt_at=now,
+                state_changed_at=now, last_error="lease expired: the sender stopped before it heard back")
+        .execution_options(synchronize_session=False))
+    _attempts([{"item_id": i, "run_id": run_id, "at": now, "outcome": "lease_expired", "server_id": None,
+                "error": None} for i in ids])
+    return len(ids)
+
+
+def _owned(ids: Sequence[int], worker: str) -> set[int]:
+    query = select(OutboxItem.id).where(OutboxItem.id.in_(ids), OutboxItem.state == IN_FLIGHT,
+                                        OutboxItem.lease_owner == worker)
+    if _is_postgres():
+        query = query.with_for_update()
+    return set(db.session.scalars(query))
+
+
+# Core statements (not ORM) for executemany: one UPDATE per item, each still conditional.
+T = OutboxItem.__table__
+_APPLY = (update(T)
+          .where(T.c.id == bindparam("b_id"), T.c.state == IN_FLIGHT, T.c.lease_owner == bindparam("b_worker"))
+          .values(state=bindparam("b_state"), server_id=bindparam("b_server_id"),
+                  registered_at=bindparam("b_registered_at"), problem=bindparam("b_problem"),
+                  conflict_server_id=bindparam("b_conflict_server_id"), last_error=bindparam("b_error"),
+                  next_attempt_at=bindparam("b_next"), uncertain=bindparam("b_uncertain"),
+                  send_alone=False, lease_owner=None, lease_expires_at=None, state_changed_at=bindparam("b_now")))
+
+
+def apply_outcomes(batch: Sequence[Claimed], outcomes: Sequence[Outcome], statuses: Sequence[str], worker: str,
+                   now: datetime, backoff: Backoff, run_id: int | None, rng: random.Random | None = None) -> dict[str, int]:
+    """Write the server's answers to the items this worker still holds; commit; return counts per new state."""
+    faults.checkpoint("after_reply_before_commit")
+    begin_write()
+    owned = _owned([c.id for c in batch], worker)
+    params, attempts, tally = [], [], {}
+    halfway = len(batch) // 2
+    for index, (item, outcome, status) in enumerate(zip(batch, outcomes, statuses)):
+        if index == halfway and index:
+            if params:
+                db.session.execute(_APPLY, params)
+                params = []
+            faults.checkpoint("mid_batch")
+        if item.id not in owned:
+            attempts.append(_attempt(item.id, run_id, now, "late", None, "answer came after the lease was lost"))
+            continue
+        acked = outcome.state == ACKED
+        retry = backoff.in_progress_seconds if outcome.retry_soon else 0.0
+        params.append({
+            "b_id": item.id, "b_worker": worker, "b_state": outcome.state, "b_now": now,
+            "b_server_id": outcome.server_id if acked else None, "b_registered_at": now if acked else None,
+            "b_problem": json.dumps(outcome.problem, ensure_ascii=False) if outcome.problem else None,
+            "b_conflict_server_id": _existing_id(outcome.problem) if outcome.state == CONFLICT else None,
+            "b_error": outcome.error[:ERROR_LENGTH] if outcome.error else None,
+            "b_next": now + timedelta(seconds=retry * (0.5 + (rng or random).random())),
+            "b_uncertain": outcome.retry_soon,  # in progress at the server: it may well arrive
+        })
+        attempts.append(_attempt(item.id, run_id, now, status, outcome.server_id, outcome.error))
+        tally[outcome.state] = tally.get(outcome.state, 0) + 1
+    if params:
+        db.session.execute(_APPLY, params)
+    _attempts(attempts)
+    _cascade([c for c, o in zip(batch, outcomes) if c.id in owned and o.state in (CONFLICT, DEAD)], now)
+    db.session.commit()
+    return tally
+
+
+def _existing_id(problem: Mapping[str, Any] | None) -> str | None:
+    value = (problem or {}).get("existing_id")
+    return str(value)[:80] if value else None
+
+
+def _attempt(item_id: int, run_id: int | None, now: datetime, outcome: str, server_id: str | None,
+             error: str | None) -> dict:
+    return {"item_id": item_id, "run_id": run_id, "at": now, "outcome": outcome[:20], "server_id": server_id,
+            "error": error[:ERROR_LENGTH] if error else None}
+
+
+def _cascade(items: Sequence[Claimed], now: datetime) -> None:
+    for claimed in items:
+        item = db.session.get(OutboxItem, claimed.id, populate_existing=True)
+        if item is not None:
+            cascade_to_children(item, now)
+
+
+def release(batch: Sequence[Claimed], worker: str, now: datetime, *, error: str, outcome: str, uncertain: bool,
+            backoff: Backoff | None, run_id: int | None, send_alone: bool = False,
+            rng: random.Random | None = None) -> None:
+    """Give the batch back after a failed call: pending again, with backoff on the row; commit."""
+    begin_write()
+    owned = _owned([c.id for c in batch], worker)
+    params = []
+    for item in batch:
+        if item.id not in owned:
+            continue
+        wait = backoff_delay(item.attempts, backoff, rng) if backoff else timedelta(0)
+        params.append({"b_id": item.id, "b_next": now + wait})
+    if params:
+        values: dict[str, Any] = {"state": PENDING, "next_attempt_at": bindparam("b_next"), "lease_owner": None,
+                                  "lease_expires_at": None, "state_changed_at": now,
+                                  "last_error": error[:ERROR_LENGTH], "send_alone": send_alone}
+        if uncertain:  # once uncertain, an item stays so until a definite answer comes
+            values["uncertain"] = True
+        stmt = update(T).where(T.c.id == bindparam("b_id"), T.c.state == IN_FLIGHT, T.c.lease_owner == worker)
+        db.session.execute(stmt.values(**values), params)
+    _attempts([_attempt(item.id, run_id, now, outcome, None, error) for item in batch if item.id in owned])
+    db.session.commit()
+
+
+def kill_batch(batch: Sequence[Claimed], worker: str, now: datetime, *, error: str, run_id: int | None) -> None:
+    """The server refused this one item for good: dead, with the reason; commit."""
+    begin_write()
+    owned = _owned([c.id for c in batch], worker)
+    if owned:
+        db.session.execute(
+            update(OutboxItem).where(OutboxItem.id.in_(owned), OutboxItem.state == IN_FLIGHT,
+                                     OutboxItem.lease_owner == worker)
+            .values(state=DEAD, lease_owner=None, lease_expires_at=None, state_changed_at=now,
+                    last_error=error[:ERROR_LENGTH], send_alone=False)
+            .execution_options(synchronize_session=False))
+        _attempts([_attempt(i, run_id, now, "refused", None, error) for i in owned])
+        _cascade([c for c in batch if c.id in owned], now)
+    db.session.commit()
+
+
+# --- /have -----------------------------------------------------------------------------------
+
+def uncertain_keys(limit: int = 5000) -> list[str]:
+    """Return keys of waiting items that may already be at the server."""
+    keys = list(db.session.scalars(select(OutboxItem.key).where(OutboxItem.state == PENDING,
+                                                                OutboxItem.uncertain.is_(True))
+                                   .order_by(OutboxItem.id).limit(limit)))
+    db.session.commit()
+    return keys
+
+
+def mark_known(known: Mapping[str, str], now: datetime, run_id: int | None) -> int:
+    """Mark waiting items the server says it has as registered, with its id; commit; return how many."""
+    if not known:
+        return 0
+    begin_write()
+    rows = db.session.execute(select(OutboxItem.id, OutboxItem.key).where(
+        OutboxItem.key.in_(list(known)), OutboxItem.state == PENDING)).all()
+    if rows:
+        db.session.execute(
+            update(T).where(T.c.id == bindparam("b_id"), T.c.state == PENDING)
+            .values(state=ACKED, server_id=bindparam("b_server_id"), registered_at=now, uncertain=False,
+                    send_alone=False, state_changed_at=now, last_error=None),
+            [{"b_id": r.id, "b_server_id": known[r.key]} for r in rows])
+        _attempts([_attempt(r.id, run_id, now, "known", known[r.key], None) for r in rows])
+    db.session.commit()
+    return len(rows)
+
+
+def registered_since(since: datetime, after_id: int, limit: int) -> list[tuple[int, str, str]]:
+    """Return (id, key, server id) of registered items after `after_id`, registered since `since`."""
+    rows = db.session.execute(select(OutboxItem.id, OutboxItem.key, OutboxItem.server_id).where(
+        OutboxItem.state == ACKED, OutboxItem.registered_at >= since, OutboxItem.id > after_id)
+        .order_by(OutboxItem.id).limit(limit)).all()
+    db.session.commit()
+    return [tuple(r) for r in rows]
+
+
+def reconcile_registered(checked: Sequence[tuple[int, str, str]], known: Mapping[str, str], now: datetime,
+                         run_id: int | None) -> tuple[int, int]:
+    """After /have on registered items: the server lost some (resend) or knows them by another id (correct).
+
+    Returns (lost, corrected); commits.
+    """
+    begin_write()
+    lost = corrected = 0
+    for item_id, key, server_id in checked:
+        if key not in known:
+            result = db.session.execute(
+                update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.state == ACKED)
+                .values(state=PENDING, server_id=None, registered_at=None, uncertain=False, next_attempt_at=now,
+                        state_changed_at=now, last_error="huvudservern saknar posten (återställd från äldre säkerhetskopia?)")
+                .execution_options(synchronize_session=False))
+            if result.rowcount:
+                lost += 1
+                _attempts([_attempt(item_id, run_id, now, "lost", server_id, "not known by the main server")])
+        elif known[key] != server_id:
+            result = db.session.execute(
+                update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.state == ACKED)
+                .values(server_id=known[key]).execution_options(synchronize_session=False))
+            if result.rowcount:
+                corrected += 1
+                _attempts([_attempt(item_id, run_id, now, "corrected", known[key], f"was {server_id}")])
+    db.session.commit()
+    return lost, corrected
+
+
+# --- Breaker and verification state -------------------------------------------------------------
+
+def _state_row(lock: bool) -> SenderState:
+    query = select(SenderState).where(SenderState.name == SENDER).execution_options(populate_existing=True)
+    if lock:
+        query = query.with_for_update()
+    row = db.session.scalar(query)
+    if row is None:
+        with db.session.begin_nested():
+            db.session.add(SenderState(name=SENDER, breaker_state="closed", failures=0, cooldown_seconds=0.0,
+                                       verify_requested=False))
+        row = db.session.scalar(query)
+    return row
+
+
+def read_breaker() -> tuple[Breaker, bool, datetime | None]:
+    """Return the breaker, whether verification is requested, and when it last ran."""
+    row = db.session.scalar(select(SenderState).where(SenderState.name == SENDER)
+                            .execution_options(populate_existing=True))
+    db.session.commit()
+    if row is None:
+        return Breaker(), False, None
+    return (Breaker(row.breaker_state, row.failures, row.retry_at, row.cooldown_seconds), row.verify_requested,
+            row.last_verified_at)
+
+
+def write_breaker(breaker: Breaker, now: datetime) -> None:
+    begin_write()
+    row = _state_row(lock=True)
+    row.breaker_state, row.failures, row.retry_at = breaker.state, breaker.failures, breaker.retry_at
+    row.cooldown_seconds, row.updated_at = breaker.cooldown_seconds, now
+    db.session.commit()
+
+
+def on_recovery(now: datetime) -> None:
+    """The monitor saw the main server return: trial at once, waiting items due now, verify registrations."""
+    begin_write()
+    row = _state_row(lock=True)
+    if row.breaker_state == "open":
+        row.retry_at = now
+    row.verify_requested = True
+    row.updated_at = now
+    db.session.execute(update(OutboxItem).where(OutboxItem.state == PENDING, OutboxItem.next_attempt_at > now)
+                       .values(next_attempt_at=now).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def request_verification(now: datetime) -> None:
+    begin_write()
+    row = _state_row(lock=True)
+    row.verify_requested, row.updated_at = True, now
+    db.session.commit()
+
+
+def verification_done(now: datetime) -> None:
+    begin_write()
+    row = _state_row(lock=True)
+    row.verify_requested, row.last_verified_at, row.updated_at = False, now, now
+    db.session.commit()

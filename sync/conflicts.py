@@ -1,0 +1,125 @@
+"""The conflict queue: the main server already has something that contradicts an item.
+
+hms_staff see both versions side by side and resolve: link the item to the server's existing
+record, cancel the local one, or send it anew (a new item, new key, changed so the conflict
+cannot recur: a prescription replaces the server's active row). Each resolution is one
+conditional UPDATE from `conflict`, so it happens once; each is audited; what it sends goes
+through the outbox like anything else, exactly once.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+
+from app.auth.roles import Role
+from app.clock import utcnow
+from app.errors import DomainError, Forbidden, ValidationFailed
+from app.extensions import db
+from app.models import ROW_ACTIVE, ROW_CANCELLED, PrescriptionRow, User
+from app.store import begin_write
+from sync import outbox
+from sync.models import OutboxItem
+from sync.review import _locked, _note
+from sync.rules import (
+    CANCEL_LOCAL, CANCELLED, CONFLICT, LINK, RESOLUTION_LABELS, RESOLVED, SEND_AS_NEW, resend_changes, resolutions_for,
+    with_changes,
+)
+
+# kind → function(item, actor, now) that withdraws the local record when its registration is cancelled.
+LocalCancel = Callable[[OutboxItem, User, datetime], None]
+
+
+def register_local_cancel(app: Flask, kind: str, handler: LocalCancel) -> None:
+    """Let a package withdraw its own record when hms_staff cancel the local side of a conflict."""
+    app.extensions.setdefault("sync_local_cancel", {})[kind] = handler
+
+
+def resolve(actor: User, key: str, action: str, note: str | None, now: datetime | None = None) -> OutboxItem:
+    """Resolve a conflict; return the item that now carries the registration (the new one when sent anew)."""
+    now = now or utcnow()
+    if not actor.has_role(Role.HMS_STAFF):
+        raise Forbidden("Bara Hjälpmedelsservice löser konflikter.")
+    if action not in RESOLUTION_LABELS:
+        raise ValidationFailed.single("action", "Välj hur konflikten ska lösas.")
+    note = _note(note, required=True)
+    begin_write()
+    item = _locked(key)
+    if item.state != CONFLICT:
+        raise DomainError("Konflikten är redan löst.", field="action")
+    if action not in resolutions_for(item.kind, item.problem_data, item.conflict_server_id):
+        raise ValidationFailed.single("action", "Den lösningen går inte för den här konflikten.")
+    result = {LINK: _link, CANCEL_LOCAL: _cancel_local, SEND_AS_NEW: _send_as_new}[action](item, actor, note, now)
+    db.session.commit()
+    return result
+
+
+def _settle(item: OutboxItem, values: dict, now: datetime) -> None:
+    if not outbox.move(item, (CONFLICT,), values, now):
+        raise DomainError("Konflikten löstes samtidigt av någon annan.")
+
+
+def _link(item: OutboxItem, actor: User, note: str, now: datetime) -> OutboxItem:
+    """The server's record is this one: registered under the server's id."""
+    _settle(item, {"state": RESOLVED, "resolution": "linked", "server_id": item.conflict_server_id,
+                   "registered_at": now}, now)
+    outbox.audit(item, "resolved_link", now, actor_id=actor.id, note=note,
+                 details={"server_id": item.conflict_server_id})
+    outbox.cascade_to_children(item, now, actor_id=actor.id)
+    return item
+
+
+def _cancel_local(item: OutboxItem, actor: User, note: str, now: datetime) -> OutboxItem:
+    """The server's version stands: the local record is withdrawn, nothing is sent."""
+    _settle(item, {"state": CANCELLED, "resolution": "cancelled_local"}, now)
+    withdrawn = _withdraw_local_record(item, actor, now)
+    outbox.audit(item, "resolved_cancel_local", now, actor_id=actor.id, note=note,
+                 details={"local_records_withdrawn": withdrawn} if withdrawn else None)
+    outbox.cascade_to_children(item, now, actor_id=actor.id)
+    return item
+
+
+def _send_as_new(item: OutboxItem, actor: User, note: str, now: datetime) -> OutboxItem:
+    """Register the local version after all, as a new item changed so it replaces the server's."""
+    changes = resend_changes(item.kind, item.problem_data) or {}
+    payload = with_changes(item.data, {**changes, "resend_of": item.key})
+    copy = outbox.enqueue(item.kind, payload, ordering_key=item.ordering_key, parent_key=None,
+                          incident_id=item.incident_id, created_by_id=item.created_by_id, channel=item.channel,
+                          subject_ref=item.subject_ref, now=now)
+    copy.parent_key = item.parent_key  # its parent was registered before the item went out
+    copy.approved_at, copy.approved_by_id = now, actor.id
+    copy.created_at = item.created_at  # keeps the original's place in its ordering queue
+    copy.supersedes_key = item.key
+    db.session.flush()
+    _settle(item, {"state": RESOLVED, "resolution": "sent_as_new", "superseded_by_key": copy.key}, now)
+    db.session.execute(update(OutboxItem).where(OutboxItem.parent_key == item.key)
+                       .values(parent_key=copy.key).execution_options(synchronize_session=False))
+    outbox.audit(item, "resolved_send_as_new", now, actor_id=actor.id, note=note,
+                 details={"new_key": copy.key, "changes": sorted(changes)})
+    outbox.audit(copy, "created_by_resolution", now, actor_id=actor.id, note=note, details={"replaces": item.key})
+    outbox.cascade_to_children(copy, now, actor_id=actor.id)
+    return copy
+
+
+def _withdraw_local_record(item: OutboxItem, actor: User, now: datetime) -> list[str]:
+    """Withdraw what the item registered locally: a prescription's rows are cancelled (makulerade)."""
+    handler = current_app.extensions.get("sync_local_cancel", {}).get(item.kind)
+    if handler is not None:
+        handler(item, actor, now)
+        return [item.subject_ref] if item.subject_ref else []
+    if item.kind != "prescription":
+        return []
+    refs = [row.get("ref") for row in item.data.get("rows") or () if isinstance(row.get("ref"), int)]
+    if not refs:
+        return []
+    ids = list(db.session.scalars(
+        update(PrescriptionRow).where(PrescriptionRow.id.in_(refs), PrescriptionRow.status == ROW_ACTIVE)
+        .values(status=ROW_CANCELLED, closed_at=now, closed_by_id=actor.id)
+        .returning(PrescriptionRow.id).execution_options(synchronize_session=False)))
+    return [f"prescription_row:{i}" for i in sorted(ids)]
+
+
+def conflicts_waiting() -> int:
+    return db.session.scalar(select(db.func.count()).select_from(OutboxItem).where(OutboxItem.state == CONFLICT)) or 0

@@ -1,0 +1,113 @@
+"""What the prescribing use cases call, inside their own transaction, to register changes with the main server.
+
+`prescription_saved` and `row_cancelled` each add outbox items to the caller's open write
+transaction; the caller's commit saves the record and its items together. Payloads carry
+what the main server needs to register the change and nothing more: the personnummer
+identifies the patient, names and addresses stay local.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.clock import utcnow
+from app.extensions import db
+from app.models import ROW_CANCELLED, Article, Patient, PrescribingUnit, Prescription, PrescriptionRow, ProductArea, User
+from sync.models import OutboxItem
+from sync.outbox import enqueue
+from sync.rules import CANCELLED
+
+__all__ = ["prescription_saved", "row_cancelled"]
+
+
+def _ordering_key(patient_id: int) -> str:
+    return f"patient:{patient_id}"
+
+
+def _user(user_id: int | None) -> dict | None:
+    user = db.session.get(User, user_id) if user_id is not None else None
+    return {"username": user.username, "hsa_id": user.hsa_id} if user else None
+
+
+def _registration_of(prescription_id: int) -> tuple[str | None, bool]:
+    """Return the key of the item that registers the prescription, and whether it was withdrawn locally.
+
+    Follows edits to the last copy. (None, False): made before the sync engine existed.
+    """
+    items = db.session.execute(select(OutboxItem.key, OutboxItem.state, OutboxItem.superseded_by_key)
+                               .where(OutboxItem.subject_ref == f"prescription:{prescription_id}",
+                                      OutboxItem.kind == "prescription")
+                               .order_by(OutboxItem.id)).all()
+    if not items:
+        return None, False
+    by_key = {i.key: i for i in items}
+    last = items[-1]
+    while last.superseded_by_key and last.superseded_by_key in by_key:
+        last = by_key[last.superseded_by_key]
+    if last.state == CANCELLED:
+        return None, True
+    return last.key, False
+
+
+def prescription_saved(prescription: Prescription, originals: Iterable[PrescriptionRow], now: datetime) -> None:
+    """Register a new prescription, after the cancellation of each row it replaced by copy/correct.
+
+    `originals` are the rows the copy named; those it cancelled are the ones closed at `now`.
+    The cancellations are queued first: the main server keeps one active row per patient and
+    article, so the old row must be closed there before the new one arrives.
+    """
+    for original in originals:
+        if original.status == ROW_CANCELLED and original.closed_at == now:
+            row_cancelled(original.id, now=now)
+    db.session.flush()  # row ids for the payload
+    articles = dict(db.session.execute(select(Article.id, Article.number).where(
+        Article.id.in_([r.article_id for r in prescription.rows]))).all())
+    patient = db.session.get(Patient, prescription.patient_id)
+    unit = db.session.get(PrescribingUnit, prescription.unit_id)
+    area = db.session.get(ProductArea, prescription.product_area_id)
+    payload = {
+        "number": prescription.number,
+        "prescribed_on": prescription.prescribed_on,
+        "product_area": area.code,
+        "patient": {"personnummer": patient.personnummer},
+        "prescriber": _user(prescription.prescriber_id),
+        "unit": {"customer_number": unit.customer_number},
+        "rows": [{
+            "ref": row.id, "article": articles[row.article_id],
+            "packages_per_withdrawal": row.packages_per_withdrawal, "pieces_per_day": row.pieces_per_day,
+            "period_days": row.period_days, "withdrawals": row.withdrawals, "valid_until": row.valid_until,
+            "recommendation": row.recommendation, "copied_from_ref": row.copied_from_id,
+        } for row in prescription.rows],
+        "captured_at": now,
+    }
+    enqueue("prescription", payload, ordering_key=_ordering_key(prescription.patient_id),
+            created_by_id=prescription.prescriber_id, subject_ref=f"prescription:{prescription.id}", now=now)
+
+
+def row_cancelled(row_id: int, *, now: datetime | None = None) -> OutboxItem | None:
+    """Register the cancellation (makulering) of a row; None when the main server never had the row."""
+    now = now or utcnow()
+    row = db.session.execute(
+        select(PrescriptionRow.id, PrescriptionRow.prescription_id, PrescriptionRow.patient_id,
+               PrescriptionRow.closed_by_id, Prescription.number, Article.number.label("article"),
+               Patient.personnummer)
+        .join(Prescription, Prescription.id == PrescriptionRow.prescription_id)
+        .join(Article, Article.id == PrescriptionRow.article_id)
+        .join(Patient, Patient.id == PrescriptionRow.patient_id)
+        .where(PrescriptionRow.id == row_id)).one()
+    parent_key, withdrawn = _registration_of(row.prescription_id)
+    if withdrawn:
+        return None  # its registration was cancelled here: the main server has nothing to cancel
+    payload = {
+        "prescription_number": row.number,
+        "prescription_key": parent_key,
+        "row_ref": row.id,
+        "patient": {"personnummer": row.personnummer},
+        "article": row.article,
+        "cancelled_at": now,
+        "cancelled_by": _user(row.closed_by_id),
+    }
+    return enqueue("prescription_cancel", payload, ordering_key=_ordering_key(row.patient_id), parent_key=parent_key,
+                   created_by_id=row.closed_by_id, subject_ref=f"prescription_row:{row.id}", now=now)

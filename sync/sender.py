@@ -1,0 +1,263 @@
+"""The sender: back-register the outbox with the main server, exactly once, in priority order.
+
+One run: ask the circuit breaker; ask /have about items that may already be there (and, after
+a recovery, about recent registrations the server may have lost); then claim a batch, send it,
+write the answers, and again, until nothing is due, the time budget is spent, or the server
+falls again. No transaction is open while the network is used. Exactly once rests on three
+things: the key is generated once and the main server deduplicates on it forever; an item is
+only ever sent under a lease one sender holds; and an answer that did not arrive leaves the
+item pending and "uncertain", to be settled by /have or by the server's `duplicate`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from app.clock import utcnow
+from app.extensions import db
+from app.store import begin_write
+from sync import claims, faults
+from sync.client import BatchItem, HttpMainServer, MainServer, TransportError
+from sync.models import SyncRun
+from sync.rules import (
+    OPEN, Breaker, ProtocolError, breaker_failure, breaker_permit, breaker_success, check_results, outcome_of,
+)
+from sync.settings import SyncSettings
+
+log = logging.getLogger("sync.sender")
+
+Clock = Callable[[], datetime]
+
+
+def new_worker_id() -> str:
+    """Return this sender's name in leases: host, pid and a random tag (several senders per process in tests)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:80]
+
+
+@dataclass
+class RunReport:
+    run_id: int | None = None
+    trigger: str = "schedule"
+    recovery_event_id: int | None = None
+    batches: int = 0
+    sent: int = 0
+    registered: int = 0
+    conflicts: int = 0
+    dead: int = 0
+    retried: int = 0
+    known_by_have: int = 0
+    lost_by_server: int = 0
+    stopped: str = ""  # empty, budget, breaker_open, server_down, limit
+    errors: list[str] = field(default_factory=list)
+
+
+class Sender:
+    """Sends the outbox for one worker; create one per process (or per thread in tests)."""
+
+    def __init__(self, settings: SyncSettings, worker: str | None = None, *, clock: Clock = utcnow,
+                 rng: random.Random | None = None,
+                 client_factory: Callable[[SyncSettings], MainServer] = HttpMainServer) -> None:
+        self.settings = settings
+        self.worker = worker or new_worker_id()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.client_factory = client_factory
+        self.lease = timedelta(seconds=settings.lease_seconds)
+
+    # --- one run ------------------------------------------------------------------------------------
+
+    def run(self, *, trigger: str = "schedule", budget_seconds: float | None = None, verify: bool = False,
+            max_batches: int | None = None, on_batch: Callable[[RunReport], None] | None = None,
+            recovery_event_id: int | None = None) -> RunReport:
+        """Send what is due until done, out of budget, or the main server stops answering; return the report."""
+        report = RunReport(trigger=trigger, recovery_event_id=recovery_event_id)
+        started = time.monotonic()
+        breaker, verify_requested, last_verified = claims.read_breaker()
+        now = self.clock()
+        permit = breaker_permit(breaker, now)
+        if not permit.allowed:
+            report.stopped = "breaker_open"
+            return report
+        verify = verify or verify_requested or (
+            last_verified is not None and (now - last_verified).total_seconds() >= self.settings.verify_interval_seconds)
+        claims.free_expired(now, None)  # what a dead sender held is asked about (/have) before anything is sent
+        client = self.client_factory(self.settings)
+        try:
+            trial = permit.trial
+            try:
+                asked = self._ask_have(client, report)
+                if verify:
+                    self._verify(client, report)
+                    asked = True
+            except TransportError as exc:
+                self._note(report, f"/have: {exc.message}")
+                self._breaker_failed(breaker, trial)
+                report.stopped = "server_down"
+                return self._finish(report)
+            if asked and (trial or breaker.failures):
+                breaker, trial = self._breaker_ok(), False
+            while True:
+                if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
+                    report.stopped = "budget"
+                    break
+                if max_batches is not None and report.batches >= max_batches:
+                    report.stopped = "limit"
+                    break
+                batch = claims.claim(self.worker, 1 if trial else self.settings.batch_size, self.lease, self.clock(),
+                                     report.run_id)
+                if not batch:
+                    report.stopped = "empty"
+                    break
+                self._ensure_run(report)
+                answered = self._send(client, batch, report)
+                if on_batch:
+                    on_batch(report)
+                if answered:
+                    if trial or breaker.failures:
+                        breaker, trial = self._breaker_ok(), False
+                    continue
+                breaker = self._breaker_failed(breaker, trial)
+                trial = False
+                if breaker.state == OPEN:
+                    report.stopped = "server_down"
+                    break
+        finally:
+            client.close()
+        return self._finish(report)
+
+    # --- steps --------------------------------------------------------------------------------------
+
+    def _ask_have(self, client: MainServer, report: RunReport) -> bool:
+        keys = claims.uncertain_keys()
+        if not keys:
+            return False
+        self._ensure_run(report)
+        known = client.have(keys)
+        report.known_by_have += claims.mark_known(known, self.clock(), report.run_id)
+        return True
+
+    def _verify(self, client: MainServer, report: RunReport) -> None:
+        """Ask /have about recent registrations; the server restored from a backup may have lost some."""
+        self._ensure_run(report)
+        since = self.clock() - timedelta(days=self.settings.verify_acked_days)
+        after = 0
+        while True:
+            chunk = claims.registered_since(since, after, 1000)
+            if not chunk:
+                break
+            known = client.have([key for _, key, _ in chunk])
+            lost, corrected = claims.reconcile_registered(chunk, known, self.clock(), report.run_id)
+            report.lost_by_server += lost
+            if lost or corrected:
+                log.warning("sync: the main server had lost %d registrations and knew %d by another id; "
+                            "they are sent again / corrected", lost, corrected)
+            after = chunk[-1][0]
+        claims.verification_done(self.clock())
+
+    def _send(self, client: MainServer, batch: list[claims.Claimed], report: RunReport) -> bool:
+        """Send one claimed batch and write what came of it; return whether the server answered."""
+        report.batches += 1
+        report.sent += len(batch)
+        items = [BatchItem(c.key, c.kind, json.loads(c.payload)) for c in batch]
+        faults.checkpoint("after_send_before_reply")
+        try:
+            body = client.batch(items)
+        except TransportError as exc:
+            return self._call_failed(client, batch, exc, report)
+        try:
+            results = check_results([c.key for c in batch], body)
+            outcomes = [outcome_of(result) for result in results]
+        except ProtocolError as exc:
+            self._note(report, f"protocol: {exc}")
+            claims.release(batch, self.worker, self.clock(), error=f"svaret följer inte kontraktet: {exc}",
+                           outcome="ambiguous", uncertain=True, backoff=self.settings.backoff, run_id=report.run_id,
+                           rng=self.rng)
+            return False
+        tally = claims.apply_outcomes(batch, outcomes, [str(r.get("status")) for r in results], self.worker,
+                                      self.clock(), self.settings.backoff, report.run_id, self.rng)
+        report.registered += tally.get("acked", 0)
+        report.conflicts += tally.get("conflict", 0)
+        report.dead += tally.get("dead", 0)
+        report.retried += tally.get("pending", 0)
+        return True
+
+    def _call_failed(self, client: MainServer, batch: list[claims.Claimed], exc: TransportError,
+                     report: RunReport) -> bool:
+        self._note(report, exc.message)
+        now = self.clock()
+        status = exc.status
+        if exc.permanent and status is not None and 400 <= status < 500 and status not in (401, 403):
+            # Refused as a whole, nothing applied: isolate the items, or give up on a lone one.
+            if len(batch) > 1:
+                claims.release(batch, self.worker, now, error=exc.message, outcome="refused", uncertain=False,
+                               backoff=None, run_id=report.run_id, send_alone=True)
+            else:
+                claims.kill_batch(batch, self.worker, now, error=f"avvisad av huvudservern: {exc.message}",
+                                  run_id=report.run_id)
+                report.dead += 1
+            return True
+        if exc.permanent and status in (401, 403):
+            claims.release(batch, self.worker, now, error=exc.message, outcome="refused", uncertain=False,
+                           backoff=self.settings.backoff, run_id=report.run_id, rng=self.rng)
+            log.error("sync: the main server refuses our credentials (%s); check SYNC_MAIN_SERVER_TOKEN", status)
+            return False
+        # Reset, timeout, 5xx, a garbled answer: the server may have registered the batch.
+        claims.release(batch, self.worker, now, error=exc.message, outcome="ambiguous", uncertain=True,
+                       backoff=self.settings.backoff, run_id=report.run_id, rng=self.rng)
+        try:
+            known = client.have([c.key for c in batch])
+        except TransportError:
+            return False
+        report.known_by_have += claims.mark_known(known, self.clock(), report.run_id)
+        return True  # it answered /have: it is up, the call was lost on the way
+
+    # --- breaker and bookkeeping ---------------------------------------------------------------------
+
+    def _breaker_ok(self) -> Breaker:
+        breaker = breaker_success(Breaker())
+        claims.write_breaker(breaker, self.clock())
+        return breaker
+
+    def _breaker_failed(self, breaker: Breaker, trial: bool) -> Breaker:
+        breaker = breaker_failure(breaker, self.clock(), self.settings.breaker, trial=trial)
+        claims.write_breaker(breaker, self.clock())
+        if breaker.state == OPEN:
+            log.warning("sync: main server not answering; sending paused until %s", breaker.retry_at)
+        return breaker
+
+    def _note(self, report: RunReport, message: str) -> None:
+        if len(report.errors) < 20:
+            report.errors.append(message)
+
+    def _ensure_run(self, report: RunReport) -> None:
+        """Record the run once it does something (an idle tick every few seconds leaves no row)."""
+        if report.run_id is not None:
+            return
+        begin_write()
+        run = SyncRun(worker=self.worker, trigger=report.trigger, recovery_event_id=report.recovery_event_id,
+                      started_at=self.clock())
+        db.session.add(run)
+        db.session.commit()
+        report.run_id = run.id
+
+    def _finish(self, report: RunReport) -> RunReport:
+        if report.run_id is None:
+            return report
+        begin_write()
+        run = db.session.get(SyncRun, report.run_id, populate_existing=True)
+        if run is not None:
+            run.ended_at = self.clock()
+            run.batches, run.sent, run.registered = report.batches, report.sent, report.registered
+            run.conflicts, run.failed = report.conflicts, report.dead
+            run.note = f"{report.stopped}" + (f": {report.errors[-1]}" if report.errors else "")
+            run.note = run.note[:300]
+        db.session.commit()
+        return report

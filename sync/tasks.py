@@ -1,0 +1,41 @@
+"""The sync engine's scheduled jobs, run by `flask monitor` (see status/tasks.py's JOBS).
+
+Each is a plain function of the current moment. `send` claims every recovery event the
+monitor recorded (each is handed out once), then sends for at most SYNC_RUN_BUDGET_SECONDS;
+with work left, the next tick goes on. `pull` reads the changes feed when it is due.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.clock import utcnow
+from status.services import claim_recovery_event
+from sync import claims, pull as pull_feed
+from sync.sender import RunReport, Sender, new_worker_id
+from sync.settings import current_settings
+
+_worker: str | None = None
+
+
+def worker() -> str:
+    """Return this process's sender name (the same for every run, so its leases are recognisably its own)."""
+    global _worker
+    if _worker is None:
+        _worker = new_worker_id()
+    return _worker
+
+
+def send(now: datetime) -> RunReport:
+    """Take recovery events, then back-register what is due within the run budget."""
+    settings = current_settings()
+    trigger, event_id = "schedule", None
+    while (event := claim_recovery_event(worker(), now)) is not None:
+        claims.on_recovery(utcnow())
+        trigger, event_id = "recovery", event.id
+    return Sender(settings, worker()).run(trigger=trigger, budget_seconds=settings.run_budget_seconds,
+                                          recovery_event_id=event_id)
+
+
+def pull(now: datetime) -> None:
+    """Refresh articles, patients and withdrawal statuses from the changes feed when due."""
+    pull_feed.pull_if_due(now)

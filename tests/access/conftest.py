@@ -1,0 +1,60 @@
+"""Access test kit: a real SMTP server on loopback, a client with a fresh `g` per request, named actors."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.auth.roles import Role
+from tests import factories
+from tests.status.conftest import FreshClient, Inbox, free_port
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return FreshClient(app, app.response_class, use_cookies=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_smtp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Point mail at a port nobody listens on unless a test starts SMTP; links on a known base; no delay."""
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 2.0)
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
+    monkeypatch.setitem(app.config, "APP_BASE_URL", "https://portal.example")
+    monkeypatch.setitem(app.config, "ACCESS_RESET_MIN_RESPONSE_SECONDS", 0)
+
+
+@pytest.fixture
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def world(ctx):
+    """The business owner who handles applications, two units, the product areas, and an existing prescriber."""
+    factories.all_product_areas()
+    north = factories.unit(name="Vårdcentralen Norra Fäladen", customer_number="410215",
+                           payer_areas=("inkontinens", "nutrition"))
+    home = factories.unit(name="Hemsjukvården Lund", customer_number="420107", payer_areas=("inkontinens",))
+    return {
+        "north": north,
+        "home": home,
+        "boss": factories.user("boss", roles=(Role.ADMIN,), name="Karin Bengtsson", email="boss@region.example"),
+        "anna": factories.user("anna", areas=("inkontinens",), units=(north,), name="Anna Lindström",
+                               email="anna@region.example", workplace="Vårdcentralen Norra Fäladen"),
+    }

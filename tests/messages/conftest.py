@@ -1,0 +1,60 @@
+"""Messages test kit: a real SMTP server on loopback, a client with a fresh `g` per request, named actors."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.auth.roles import Role
+from tests import factories
+from tests.status.conftest import FreshClient, Inbox, free_port
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return FreshClient(app, app.response_class, use_cookies=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_smtp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Point mail at a port nobody listens on unless a test starts SMTP; keep attachments per test."""
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 2.0)
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
+
+
+@pytest.fixture
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def world(ctx):
+    """Customer service (a sender), a unit with two active prescribers and one who has left, and an outsider."""
+    unit = factories.unit(name="Vårdcentralen Norr")
+    other = factories.unit(name="Vårdcentralen Söder")
+    return {
+        "unit": unit,
+        "other_unit": other,
+        "maria": factories.user("maria", roles=(Role.CUSTOMER_SERVICE,), name="Maria Kundservice",
+                                email="maria@region.example"),
+        "karin": factories.user("karin", units=(unit,), name="Karin Ek", email="karin@region.example"),
+        "olle": factories.user("olle", units=(unit,), name="Olle Berg", email="olle@region.example"),
+        "gone": factories.user("gone", units=(unit,), name="Gunnar Slutat", email="gone@region.example",
+                               active=False),
+        "sven": factories.user("sven", units=(other,), name="Sven Annan", email="sven@region.example"),
+    }
