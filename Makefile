@@ -26,6 +26,7 @@ migrate: install
 # main server, each its own process; Ctrl-C stops all three.
 run: migrate
 	$(BIN)/flask seed-demo --if-empty --patients $(DEMO_PATIENTS)
+	$(BIN)/flask seed-demo-stock
 	mkdir -p instance
 	export REFERENCE_TARGET_URL=http://$(HOST):$(PORT)/health STATUS_PUBLIC_BASE_URL=http://$(HOST):$(PORT) \
 	       MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT); \

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -213,6 +214,7 @@ def draw_phases(url: str, count: int, rng: random.Random) -> list[Phase]:
 class Server:
     base_url: str
     pid: int
+    log: Path
 
     def worker_pids(self) -> list[int]:
         return [int(p) for p in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()]
@@ -229,7 +231,7 @@ def running_server(url: str, workers: int, log: Path) -> Iterator[Server]:
     command = [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py", "app.wsgi:app"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", process.pid)
+    server = Server(f"http://127.0.0.1:{port}", process.pid, log)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -285,9 +287,12 @@ class Measurement:
     errors: int
     peak_rss_mb: float
     other_cores: float  # CPU used meanwhile by processes other than gunicorn and this client
+    server_ms: list[float]  # gunicorn's own request times (whole ms), without the client's share
 
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
+    def percentile(self, p: float, values: list[float] | None = None) -> float:
+        ordered = sorted(self.latencies if values is None else values)
+        if not ordered:
+            return float("nan")
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
     @property
@@ -317,6 +322,7 @@ def measure(server: Server, client: Client, phase: Phase, paths: list[str], conc
     for pid in workers:  # "5" resets VmHWM, so the peak belongs to this phase alone
         Path(f"/proc/{pid}/clear_refs").write_text("5")
     ours = [server.pid, *workers, os.getpid()]
+    log_offset = server.log.stat().st_size
     ours_before, machine_before = _cpu_ticks(ours)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -324,8 +330,12 @@ def measure(server: Server, client: Client, phase: Phase, paths: list[str], conc
     seconds = time.perf_counter() - started
     ours_after, machine_after = _cpu_ticks(ours)
     other = ((machine_after - machine_before) - (ours_after - ours_before)) / os.sysconf("SC_CLK_TCK") / seconds
+    time.sleep(0.3)  # let gunicorn's access-log lines land
+    with server.log.open("rb") as f:
+        f.seek(log_offset)
+        server_ms = [float(ms) for ms in re.findall(rb'" 200 \S+ (\d+)ms$', f.read(), re.MULTILINE)]
     return Measurement(phase, concurrency, [ms for ms, _ in results], seconds, sum(not ok for _, ok in results),
-                       max(_peak_rss_mb(pid) for pid in workers), other)
+                       max(_peak_rss_mb(pid) for pid in workers), other, server_ms)
 
 
 def run(url: str, args: argparse.Namespace, work: Path) -> list[Measurement]:
@@ -343,7 +353,8 @@ def run(url: str, args: argparse.Namespace, work: Path) -> list[Measurement]:
                 m = measure(server, client, phase, rest[i * args.requests:(i + 1) * args.requests], level)
                 errors = f"  ERRORS {m.errors}" if m.errors else ""
                 print(f"{phase.name:<20} c={level}  n={len(m.latencies):<4} p50 {m.percentile(50):6.1f}  "
-                      f"p95 {m.percentile(95):6.1f}  p99 {m.percentile(99):6.1f} ms  "
+                      f"p95 {m.percentile(95):6.1f}  p99 {m.percentile(99):6.1f} ms  (server p50 "
+                      f"{m.percentile(50, m.server_ms):3.0f} p95 {m.percentile(95, m.server_ms):3.0f} ms)  "
                       f"{len(m.latencies) / m.seconds:6.1f} req/s  worker peak RSS {m.peak_rss_mb:4.0f} MB  "
                       f"other processes {m.other_cores:.2f} cores{errors}",
                       flush=True)

@@ -121,7 +121,11 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def ctx(app: Flask) -> Iterator[None]:
-    """An application context for service-level tests."""
+    """An application context for service-level tests.
+
+    The test client's requests reuse this context and its `g`, so Flask-Login keeps the first
+    user logged in for the whole test: a test that acts as two users should not use `ctx`.
+    """
     with app.app_context():
         yield
 

@@ -23,7 +23,7 @@ class Tab:
 TABS = (
     Tab("Patient", "patients.search", Permission.READ_PATIENTS, sections=("prescribing",)),
     Tab("Produkt", "products.search", Permission.READ_PRODUCTS),
-    Tab("Min sida", "mypage.index", Permission.USE_MY_PAGE, sections=("messages",)),
+    Tab("Min sida", "mypage.index", Permission.USE_MY_PAGE, sections=("messages", "withdrawals", "orders")),
     Tab("Status", "status.page", None),
     Tab("Administration", "admin.index", Permission.MANAGE_USERS, sections=("access_admin",)),
 )

@@ -91,7 +91,7 @@ def send_withdrawal(actor: User, number: str) -> Withdrawal:
         db.session.rollback()
         raise DomainError("Förskrivningsraden är makulerad; uttaget kan inte skickas. Avbryt det i stället.",
                           field="number")
-    return _move(actor, digits, WithdrawalStatus.SENT, sent_at=utcnow(), sent_by_id=actor.id)
+    return _move(digits, WithdrawalStatus.SENT, sent_at=utcnow(), sent_by_id=actor.id)
 
 
 def abort_withdrawal(actor: User, number: str) -> Withdrawal:
@@ -100,7 +100,7 @@ def abort_withdrawal(actor: User, number: str) -> Withdrawal:
         raise Forbidden("Du har inte behörighet att avbryta uttag.")
     digits = digits_of(number)
     begin_write()
-    withdrawal = _move(actor, digits, WithdrawalStatus.ABORTED, commit=False, aborted_at=utcnow(),
+    withdrawal = _move(digits, WithdrawalStatus.ABORTED, commit=False, aborted_at=utcnow(),
                        aborted_by_id=actor.id)
     db.session.execute(
         update(PrescriptionRow).where(PrescriptionRow.id == withdrawal.row_id)
@@ -118,7 +118,7 @@ def deliver_withdrawal(actor: User, number: str) -> Withdrawal:
     digits = digits_of(number)
     begin_write()
     now = utcnow()
-    withdrawal = _move(actor, digits, WithdrawalStatus.DELIVERED, commit=False, delivered_at=now,
+    withdrawal = _move(digits, WithdrawalStatus.DELIVERED, commit=False, delivered_at=now,
                        delivered_by_id=actor.id)
     pending = exists().where(Withdrawal.row_id == PrescriptionRow.id,
                              Withdrawal.status.in_((WithdrawalStatus.NEW.value, WithdrawalStatus.SENT.value)))
@@ -135,13 +135,14 @@ def deliver_withdrawal(actor: User, number: str) -> Withdrawal:
 
 
 def digits_of(number: str) -> int:
+    """Return the 9 digits of a U-number; a malformed one is an unknown withdrawal (404 naming `number`)."""
     try:
         return parse_u_number(number)
     except ValueError as exc:
         raise NotFound(str(exc), field="number") from None
 
 
-def _move(actor: User, digits: int, target: WithdrawalStatus, commit: bool = True, **values) -> Withdrawal:  # noqa: ANN003
+def _move(digits: int, target: WithdrawalStatus, commit: bool = True, **values) -> Withdrawal:  # noqa: ANN003
     """Move the withdrawal to `target` with a conditional UPDATE from the one status allowed before it."""
     source = next(s for s in WithdrawalStatus if can_move(s, target))
     result = db.session.execute(
