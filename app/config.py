@@ -1,10 +1,13 @@
 """Configuration: defaults for the embedded SQLite store, overridable from the environment."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
+from collections.abc import Iterable, Mapping, MutableMapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 
 def normalise_database_url(url: str) -> str:
@@ -13,6 +16,18 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def apply_environment(config: MutableMapping[str, Any], keys: Iterable[str],
+                      environ: Mapping[str, str] = os.environ) -> None:
+    """Override config keys from environment variables of the same name (JSON values, else strings)."""
+    for key in keys:
+        if key in environ:
+            raw = environ[key]
+            try:
+                config[key] = json.loads(raw)
+            except ValueError:
+                config[key] = raw
 
 
 def _instance_secret_key(instance_path: Path) -> str:

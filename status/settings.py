@@ -1,7 +1,6 @@
 """The monitor's settings, read from the app config (defaults in app/config.py, "# Status monitor")."""
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 
+from app.config import apply_environment as config_environment
 from status.machine import Thresholds
 from status.rules import ESCALATION_ROLES, WeeklyHours
 
@@ -28,13 +28,7 @@ ENVIRONMENT_KEYS = (
 
 def apply_environment(config: MutableMapping[str, Any], environ: Mapping[str, str] = os.environ) -> None:
     """Override config from environment variables of the same name (JSON values, else strings)."""
-    for key in ENVIRONMENT_KEYS:
-        if key in environ:
-            raw = environ[key]
-            try:
-                config[key] = json.loads(raw)
-            except ValueError:
-                config[key] = raw
+    config_environment(config, ENVIRONMENT_KEYS, environ)
 
 
 def _clock_time(text: str) -> time:

@@ -1,7 +1,6 @@
 """The sync engine's settings, read from the app config (defaults in app/config.py, "# Sync")."""
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -9,6 +8,7 @@ from typing import Any
 
 from flask import current_app
 
+from app.config import apply_environment as config_environment
 from sync.rules import KINDS, Backoff, BreakerPolicy
 
 # Config keys a deployment (or `make run`, or a test's subprocess) may set from the environment.
@@ -23,13 +23,7 @@ ENVIRONMENT_KEYS = (
 
 def apply_environment(config: MutableMapping[str, Any], environ: Mapping[str, str] = os.environ) -> None:
     """Override SYNC_* config from environment variables of the same name (JSON values, else strings)."""
-    for key in ENVIRONMENT_KEYS:
-        if key in environ:
-            raw = environ[key]
-            try:
-                config[key] = json.loads(raw)
-            except ValueError:
-                config[key] = raw
+    config_environment(config, ENVIRONMENT_KEYS, environ)
 
 
 @dataclass(frozen=True)

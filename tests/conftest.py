@@ -9,6 +9,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -20,6 +21,7 @@ from app import create_app
 from app.config import TestConfig, normalise_database_url
 from app.extensions import db
 from tests import factories
+from tests.smtp_server import Inbox, free_port
 
 
 @contextmanager
@@ -112,6 +114,17 @@ def committed_app(tmp_path: Path) -> Iterator[Flask]:
             factories.bind_app(previous)
             with application.app_context():
                 db.engine.dispose()
+
+
+@pytest.fixture
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    yield inbox
+    controller.stop()
 
 
 @pytest.fixture

@@ -1,17 +1,16 @@
 """Access test kit: a real SMTP server on loopback, a client with a fresh `g` per request, named actors."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app.auth.roles import Role
 from tests import factories
-from tests.status.conftest import FreshClient, Inbox, free_port
+from tests.smtp_server import free_port
+from tests.status.conftest import FreshClient
 
 
 @pytest.fixture
@@ -32,16 +31,6 @@ def _no_stray_smtp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(app.config, "APP_BASE_URL", "https://portal.example")
     monkeypatch.setitem(app.config, "ACCESS_RESET_MIN_RESPONSE_SECONDS", 0)
 
-
-@pytest.fixture
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

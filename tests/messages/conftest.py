@@ -1,17 +1,16 @@
 """Messages test kit: a real SMTP server on loopback, a client with a fresh `g` per request, named actors."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app.auth.roles import Role
 from tests import factories
-from tests.status.conftest import FreshClient, Inbox, free_port
+from tests.smtp_server import free_port
+from tests.status.conftest import FreshClient
 
 
 @pytest.fixture
@@ -30,16 +29,6 @@ def _no_stray_smtp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 2.0)
     monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
 
-
-@pytest.fixture
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

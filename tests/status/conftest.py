@@ -1,23 +1,19 @@
 """Status monitor test kit: loopback health servers, a loopback SMTP server, named instants."""
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.extensions import db
+from tests.smtp_server import Inbox, free_port  # noqa: F401 - shared with other test packages
 from status.models import Incident, Notification
 
 # Monday 2 November 2026, 10:00 in Sweden (CET): the system owner is on duty.
@@ -36,11 +32,6 @@ RECIPIENTS = {
     "customer_service": "kundservice@region.example",
 }
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class _HealthHandler(BaseHTTPRequestHandler):
@@ -104,20 +95,6 @@ class HealthServer(ThreadingHTTPServer):
             self.running = False
 
 
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [message for rcpt, message in self.messages if address in rcpt]
-
 
 class FreshClient(FlaskClient):
     """A test client whose every request starts with an empty `g`, even under the `ctx` fixture.
@@ -173,16 +150,6 @@ def reference_target(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[He
 def servers(main_server: HealthServer, reference_target: HealthServer) -> tuple[HealthServer, HealthServer]:
     return main_server, reference_target
 
-
-@pytest.fixture
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    yield inbox
-    controller.stop()
 
 
 def open_incident(track: str = "outage") -> Incident | None:
