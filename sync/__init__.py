@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 
 def init_app(app: Flask) -> None:
     """Register the sync tables, pages, `flask sync` commands and the status page's progress."""
-    from sync import models  # noqa: F401 - the sync tables, for Alembic and the app
+    from reserve.state import register_data_as_of_source
     from status.tasks import Job, register_jobs
-    from sync import progress, settings, tasks, views
+    from sync import models  # noqa: F401 - the sync tables, for Alembic and the app
+    from sync import progress, pull, settings, tasks, views
     from sync.cli import sync_cli
 
     if not app.testing:
@@ -33,3 +34,5 @@ def init_app(app: Flask) -> None:
     # on the monitor's second thread, never holding up a probe.
     register_jobs(app, (Job("sync.send", tasks.send, lambda s: s.tick_seconds, executor="mail"),
                         Job("sync.pull", tasks.pull, lambda s: s.tick_seconds, executor="mail")))
+    # Reserve mode's "data as of" (every screen and printout) is our last complete pull of the changes feed.
+    register_data_as_of_source(app, pull.data_as_of)

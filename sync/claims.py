@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import random
-from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
@@ -25,7 +26,8 @@ from sync import faults
 from sync.models import OutboxItem, SenderState, SyncAttempt
 from sync.outbox import cascade_to_children
 from sync.rules import (
-    ACKED, CONFLICT, DEAD, HOLDS_QUEUE, IN_FLIGHT, PENDING, RESOLVED, Backoff, Breaker, Outcome, backoff_delay,
+    ACKED, BLOCKED, CANCELLED, CONFLICT, DEAD, HOLDS_QUEUE, IN_FLIGHT, PENDING, RESOLVED, REVIEW, Backoff, Breaker,
+    Outcome, backoff_delay,
 )
 
 SENDER = "sender"
@@ -50,16 +52,20 @@ def _attempts(rows: list[dict]) -> None:
         db.session.execute(insert(SyncAttempt), rows)
 
 
+def _ahead_in_queue(earlier):  # noqa: ANN001, ANN202
+    """`earlier` is an item of the same ordering key captured before this one (FIFO order)."""
+    return and_(earlier.ordering_key == OutboxItem.ordering_key,
+                or_(earlier.created_at < OutboxItem.created_at,
+                    and_(earlier.created_at == OutboxItem.created_at, earlier.id < OutboxItem.id)))
+
+
 @lru_cache(maxsize=8)
 def _claimable(size: int, postgres: bool):  # noqa: ANN202 - built once per size; bound with :now
     earlier = aliased(OutboxItem)
     parent = aliased(OutboxItem)
     # Literal values, not parameters: SQLite uses the partial index ix_sync_outbox_waiting only then.
     waiting = earlier.state.in_(bindparam("waiting", list(HOLDS_QUEUE), expanding=True, literal_execute=True))
-    held = exists().where(
-        earlier.ordering_key == OutboxItem.ordering_key, waiting,
-        or_(earlier.created_at < OutboxItem.created_at,
-            and_(earlier.created_at == OutboxItem.created_at, earlier.id < OutboxItem.id)))
+    held = exists().where(_ahead_in_queue(earlier), waiting)
     parent_registered = or_(OutboxItem.parent_key.is_(None),
                             exists().where(parent.key == OutboxItem.parent_key, parent.state.in_((ACKED, RESOLVED))))
     query = (select(OutboxItem.id, OutboxItem.send_alone)
@@ -71,12 +77,31 @@ def _claimable(size: int, postgres: bool):  # noqa: ANN202 - built once per size
     return query
 
 
+def can_go_by_itself() -> tuple[int, datetime | None]:
+    """Return how many items still go out without a person (and the earliest is due), commit.
+
+    Pending or in flight, and not waiting behind an item in review of the same ordering key,
+    nor under a parent that waits for a person.
+    """
+    earlier, parent = aliased(OutboxItem), aliased(OutboxItem)
+    behind_review = exists().where(_ahead_in_queue(earlier), earlier.state == REVIEW)
+    parent_stuck = exists().where(parent.key == OutboxItem.parent_key,
+                                  parent.state.in_((REVIEW, CONFLICT, DEAD, BLOCKED, CANCELLED)))
+    count, earliest = db.session.execute(
+        select(func.count(), func.min(OutboxItem.next_attempt_at))
+        .where(OutboxItem.state.in_((PENDING, IN_FLIGHT)), ~behind_review, ~parent_stuck)).one()
+    db.session.commit()
+    return count or 0, earliest
+
+
 def claim(worker: str, size: int, lease: timedelta, now: datetime, run_id: int | None) -> list[Claimed]:
     """Free expired leases, then lease up to `size` sendable items to this worker; commit; return them.
 
     Sendable: pending, due, no earlier item of its ordering key still waiting to go (FIFO),
     and its parent (if any) registered. Highest priority first (stock moves), then capture order.
     """
+    if not _anything_due(now):
+        return []  # an idle tick takes no write lock
     begin_write()
     release_expired(now, run_id)
     candidates = db.session.execute(_claimable(size, _is_postgres()), {"now": now}).all()
@@ -101,8 +126,22 @@ def claim(worker: str, size: int, lease: timedelta, now: datetime, run_id: int |
     return claimed
 
 
+def _anything_due(now: datetime) -> bool:
+    """Return (in a read that ends at once) whether an item is due or a lease has run out."""
+    due = db.session.scalar(select(OutboxItem.id).where(or_(
+        and_(OutboxItem.state == PENDING, OutboxItem.next_attempt_at <= now),
+        and_(OutboxItem.state == IN_FLIGHT, OutboxItem.lease_expires_at <= now))).limit(1))
+    db.session.commit()
+    return due is not None
+
+
 def free_expired(now: datetime, run_id: int | None) -> int:
     """Free expired leases in a transaction of their own; commit; return how many."""
+    expired = db.session.scalar(select(OutboxItem.id).where(OutboxItem.state == IN_FLIGHT,
+                                                            OutboxItem.lease_expires_at <= now).limit(1))
+    db.session.commit()
+    if expired is None:
+        return 0
     begin_write()
     freed = release_expired(now, run_id)
     db.session.commit()
@@ -318,9 +357,12 @@ def _state_row(lock: bool) -> SenderState:
         query = query.with_for_update()
     row = db.session.scalar(query)
     if row is None:
-        with db.session.begin_nested():
-            db.session.add(SenderState(name=SENDER, breaker_state="closed", failures=0, cooldown_seconds=0.0,
-                                       verify_requested=False))
+        try:
+            with db.session.begin_nested():
+                db.session.add(SenderState(name=SENDER, breaker_state="closed", failures=0, cooldown_seconds=0.0,
+                                           verify_requested=False))
+        except IntegrityError:
+            pass  # another sender made the row a moment ago
         row = db.session.scalar(query)
     return row
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
 from sync import claims, progress, pull
-from sync.models import OutboxItem, SyncRun
-from sync.rules import IN_FLIGHT, PENDING, Progress
+from sync.models import SyncRun
+from sync.balance import Progress
 from sync.sender import RunReport, Sender
 from sync.settings import current_settings
 
@@ -51,14 +50,6 @@ class Bar:
             click.echo("", err=True)
 
 
-def _remaining() -> tuple[int, datetime | None]:
-    count, earliest = db.session.execute(
-        select(func.count(), func.min(OutboxItem.next_attempt_at)).where(OutboxItem.state.in_((PENDING, IN_FLIGHT)))
-    ).one()
-    db.session.commit()
-    return count or 0, earliest
-
-
 def _summary(state: Progress) -> str:
     parts = [f"{name}={count}" for name, count in state.counts.items() if count]
     return ", ".join(parts) or "tomt"
@@ -73,7 +64,7 @@ def run_command(timeout: float, verify: bool, quiet: bool) -> None:
     """Drain the outbox now: send everything due, wait out backoff, until nothing can go by itself."""
     settings = current_settings()
     sender = Sender(settings)
-    total, _ = _remaining()
+    total, _ = claims.can_go_by_itself()
     bar = Bar(total, quiet)
     deadline = time.monotonic() + timeout
     done = 0
@@ -86,7 +77,7 @@ def run_command(timeout: float, verify: bool, quiet: bool) -> None:
         last = sender.run(trigger="command", verify=verify, on_batch=on_batch)
         verify = False
         done += last.registered + last.conflicts + last.dead
-        remaining, earliest = _remaining()
+        remaining, earliest = claims.can_go_by_itself()
         bar.show(done, note=last.stopped, force=True)
         if remaining == 0 or time.monotonic() >= deadline:
             break
@@ -98,11 +89,14 @@ def run_command(timeout: float, verify: bool, quiet: bool) -> None:
     state = progress.snapshot(utcnow(), settings.rate_window_seconds)
     db.session.commit()
     click.echo(f"Klart: {done} besvarade. Läge: {_summary(state)}.")
+    remaining, _ = claims.can_go_by_itself()
     if state.waiting_for_people:
         click.echo(f"{state.waiting_for_people} poster väntar på en människa (granskning, konflikt, fel, "
                    f"blockerad): se /efterregistrering.")
-    if state.remaining:
-        click.echo(f"{state.remaining} poster kunde inte skickas ännu ({last.stopped if last else ''}"
+    if state.remaining > remaining:
+        click.echo(f"{state.remaining - remaining} poster väntar bakom en sådan post (samma patient eller order).")
+    if remaining:
+        click.echo(f"{remaining} poster kunde inte skickas ännu ({last.stopped if last else ''}"
                    f"{': ' + last.errors[-1] if last and last.errors else ''}).", err=True)
         sys.exit(1)
 

@@ -22,7 +22,7 @@ from app.models import ROW_ACTIVE, ROW_CANCELLED, PrescriptionRow, User
 from app.store import begin_write
 from sync import outbox
 from sync.models import OutboxItem
-from sync.review import _locked, _note
+from sync.review import note_for
 from sync.rules import (
     CANCEL_LOCAL, CANCELLED, CONFLICT, LINK, RESOLUTION_LABELS, RESOLVED, SEND_AS_NEW, resend_changes, resolutions_for,
     with_changes,
@@ -44,9 +44,9 @@ def resolve(actor: User, key: str, action: str, note: str | None, now: datetime 
         raise Forbidden("Bara Hjälpmedelsservice löser konflikter.")
     if action not in RESOLUTION_LABELS:
         raise ValidationFailed.single("action", "Välj hur konflikten ska lösas.")
-    note = _note(note, required=True)
+    note = note_for(note, required=True)
     begin_write()
-    item = _locked(key)
+    item = outbox.locked(key)
     if item.state != CONFLICT:
         raise DomainError("Konflikten är redan löst.", field="action")
     if action not in resolutions_for(item.kind, item.problem_data, item.conflict_server_id):
@@ -83,19 +83,11 @@ def _cancel_local(item: OutboxItem, actor: User, note: str, now: datetime) -> Ou
 
 def _send_as_new(item: OutboxItem, actor: User, note: str, now: datetime) -> OutboxItem:
     """Register the local version after all, as a new item changed so it replaces the server's."""
+    if item.state != CONFLICT:
+        raise DomainError("Konflikten löstes samtidigt av någon annan.")
     changes = resend_changes(item.kind, item.problem_data) or {}
-    payload = with_changes(item.data, {**changes, "resend_of": item.key})
-    copy = outbox.enqueue(item.kind, payload, ordering_key=item.ordering_key, parent_key=None,
-                          incident_id=item.incident_id, created_by_id=item.created_by_id, channel=item.channel,
-                          subject_ref=item.subject_ref, now=now)
-    copy.parent_key = item.parent_key  # its parent was registered before the item went out
-    copy.approved_at, copy.approved_by_id = now, actor.id
-    copy.created_at = item.created_at  # keeps the original's place in its ordering queue
-    copy.supersedes_key = item.key
-    db.session.flush()
-    _settle(item, {"state": RESOLVED, "resolution": "sent_as_new", "superseded_by_key": copy.key}, now)
-    db.session.execute(update(OutboxItem).where(OutboxItem.parent_key == item.key)
-                       .values(parent_key=copy.key).execution_options(synchronize_session=False))
+    copy = outbox.successor(item, with_changes(item.data, {**changes, "resend_of": item.key}), actor_id=actor.id,
+                            now=now, old_becomes={"state": RESOLVED, "resolution": "sent_as_new"})
     outbox.audit(item, "resolved_send_as_new", now, actor_id=actor.id, note=note,
                  details={"new_key": copy.key, "changes": sorted(changes)})
     outbox.audit(copy, "created_by_resolution", now, actor_id=actor.id, note=note, details={"replaces": item.key})

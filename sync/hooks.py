@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -19,7 +20,10 @@ from sync.models import OutboxItem
 from sync.outbox import enqueue
 from sync.rules import CANCELLED
 
-__all__ = ["prescription_saved", "row_cancelled"]
+if TYPE_CHECKING:
+    from app.withdrawals.models import Withdrawal
+
+__all__ = ["prescription_saved", "row_cancelled", "withdrawal_sent"]
 
 
 def _ordering_key(patient_id: int) -> str:
@@ -62,8 +66,8 @@ def prescription_saved(prescription: Prescription, originals: Iterable[Prescript
         if original.status == ROW_CANCELLED and original.closed_at == now:
             row_cancelled(original.id, now=now)
     db.session.flush()  # row ids for the payload
-    articles = dict(db.session.execute(select(Article.id, Article.number).where(
-        Article.id.in_([r.article_id for r in prescription.rows]))).all())
+    # The use case has just loaded all of these: the identity map answers, no query is sent.
+    articles = {r.article_id: db.session.get(Article, r.article_id).number for r in prescription.rows}
     patient = db.session.get(Patient, prescription.patient_id)
     unit = db.session.get(PrescribingUnit, prescription.unit_id)
     area = db.session.get(ProductArea, prescription.product_area_id)
@@ -111,3 +115,36 @@ def row_cancelled(row_id: int, *, now: datetime | None = None) -> OutboxItem | N
     }
     return enqueue("prescription_cancel", payload, ordering_key=_ordering_key(row.patient_id), parent_key=parent_key,
                    created_by_id=row.closed_by_id, subject_ref=f"prescription_row:{row.id}", now=now)
+
+
+def withdrawal_sent(withdrawal: Withdrawal, *, now: datetime | None = None) -> OutboxItem:
+    """Register a withdrawal (uttag) as it is sent (Ny → Skickad): after its prescription, for the same patient.
+
+    For app/withdrawals/services.py's send_withdrawal, inside its transaction. A withdrawal still
+    `Ny` can be aborted locally, so it reaches the main server only once it is sent.
+    """
+    now = now or utcnow()
+    row = db.session.execute(
+        select(PrescriptionRow.prescription_id, Prescription.number, Article.number.label("article"),
+               Patient.personnummer, PrescribingUnit.customer_number)
+        .join(Prescription, Prescription.id == PrescriptionRow.prescription_id)
+        .join(Article, Article.id == PrescriptionRow.article_id)
+        .join(Patient, Patient.id == PrescriptionRow.patient_id)
+        .join(PrescribingUnit, PrescribingUnit.id == Prescription.unit_id)
+        .where(PrescriptionRow.id == withdrawal.row_id)).one()
+    parent_key, _withdrawn = _registration_of(row.prescription_id)
+    payload = {
+        "u_number": f"U{withdrawal.number:09d}",
+        "patient": {"personnummer": row.personnummer},
+        "article": row.article,
+        "packages": withdrawal.packages,
+        "prescription_number": row.number,
+        "prescription_key": parent_key,
+        "row_ref": withdrawal.row_id,
+        "unit": {"customer_number": row.customer_number},
+        "ordered_via": withdrawal.channel,
+        "ordered_at": withdrawal.ordered_at,
+        "sent_at": withdrawal.sent_at or now,
+    }
+    return enqueue("withdrawal", payload, ordering_key=_ordering_key(withdrawal.patient_id), parent_key=parent_key,
+                   created_by_id=withdrawal.created_by_id, subject_ref=f"withdrawal:{withdrawal.id}", now=now)

@@ -23,12 +23,12 @@ from app.clock import utcnow
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import User
-from app.store import WRITE
+from app.store import WRITE, begin_write
 from sync import faults
 from sync.models import OutboxItem, SyncAudit
 from sync.rules import (
-    ACKED, BLOCKED, CANCELLED, CHANNEL_LABELS, CHANNELS, CONFLICT, DEAD, KIND_LABELS, PENDING, RESOLVED, REVIEW,
-    STATE_LABELS, editable, freeze, new_key, priority_of,
+    ACKED, BLOCKED, CANCELLED, CHANNEL_LABELS, CHANNELS, CONFLICT, DEAD, IN_FLIGHT, KIND_LABELS, PENDING, RESOLVED,
+    REVIEW, STATE_LABELS, editable, freeze, new_key, priority_of,
 )
 
 __all__ = [
@@ -74,6 +74,28 @@ def _incident_query():  # noqa: ANN202 - built once: SQLAlchemy's statement cach
 
     return (select(Incident.id).where(or_(Incident.reserve_slot.is_not(None), Incident.open_track == TRACK_OUTAGE))
             .order_by(Incident.reserve_slot.is_(None), Incident.id.desc()).limit(1))
+
+
+def adopt_into_incident(now: datetime) -> int:
+    """Give the open incident the unsettled items captured since its first failed probe; commit; return how many.
+
+    An outage is confirmed some probes after it began; what was captured in between belongs
+    to it (and to its reconciliation report) as much as what came after.
+    """
+    from status.models import Incident
+
+    incident_id = current_incident_id()
+    if incident_id is None:
+        db.session.commit()
+        return 0
+    started_at = db.session.scalar(select(Incident.started_at).where(Incident.id == incident_id))
+    begin_write()
+    result = db.session.execute(
+        update(OutboxItem).where(OutboxItem.incident_id.is_(None), OutboxItem.created_at >= started_at,
+                                 OutboxItem.state.in_((REVIEW, PENDING, IN_FLIGHT, CONFLICT, DEAD, BLOCKED)))
+        .values(incident_id=incident_id).execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount
 
 
 @event.listens_for(Session, "after_commit")
@@ -128,8 +150,9 @@ def _state_under_parent(session: Session, parent_key: str, state: str) -> str:
 
 
 def item_for_key(key: str) -> OutboxItem | None:
-    """Return the outbox item with this key, or None."""
-    return db.session.scalar(select(OutboxItem).where(OutboxItem.key == key))
+    """Return the outbox item with this key (as the store has it now), or None."""
+    return db.session.scalar(select(OutboxItem).where(OutboxItem.key == key)
+                             .execution_options(populate_existing=True))
 
 
 def items_for_subject(subject_ref: str) -> list[OutboxItem]:
@@ -185,27 +208,43 @@ def replace(key: str, payload: Mapping[str, Any], *, actor_id: int | None, note:
     registered): the edit would then register the same thing twice. With `approve`, the
     copy is approved by the editor and goes out without waiting in review again.
     """
-    session = _session(None)
+    _session(None)
     now = now or utcnow()
-    old = _locked(key)
+    old = locked(key)
     if not editable(old.state, old.attempts, old.uncertain):
         raise DomainError("Posten kan inte ändras: den kan redan ha registrerats hos huvudservern.")
-    copy = enqueue(old.kind, payload, ordering_key=old.ordering_key, parent_key=old.parent_key,
-                   incident_id=old.incident_id, requires_review=old.requires_review and not approve,
-                   created_by_id=old.created_by_id, channel=old.channel, subject_ref=old.subject_ref, now=now,
-                   session=session)
-    if approve:
-        copy.approved_at, copy.approved_by_id = now, actor_id
-    # The copy takes the original's place in its queue: keep the capture time order.
-    copy.created_at = old.created_at
-    copy.supersedes_key = old.key
-    if not move(old, (old.state,), {"state": CANCELLED, "superseded_by_key": copy.key, "resolution": "edited"}, now):
-        raise DomainError("Posten ändrades samtidigt av någon annan. Ladda om sidan.")
-    session.flush()
-    _reparent(old.key, copy.key)
+    copy = successor(old, payload, actor_id=actor_id if approve else None, now=now,
+                     old_becomes={"state": CANCELLED, "resolution": "edited"})
     audit(old, "edited", now, actor_id=actor_id, note=note, details={"new_key": copy.key,
                                                                      "changed": _changed(old.data, payload)})
     audit(copy, "created_by_edit", now, actor_id=actor_id, note=note, details={"replaces": old.key})
+    return copy
+
+
+def successor(old: OutboxItem, payload: Mapping[str, Any], *, actor_id: int | None, now: datetime,
+              old_becomes: Mapping[str, Any]) -> OutboxItem:
+    """Add a copy of `old` with a new key and this payload; settle `old` as told; return the copy.
+
+    The copy keeps the original's capture data and its place in its ordering queue; the two
+    point at each other; the original's children now wait for the copy. With `actor_id`, the
+    copy counts as approved by that person (else it waits in review if the original did).
+    """
+    copy = enqueue(old.kind, payload, ordering_key=old.ordering_key, incident_id=old.incident_id,
+                   requires_review=old.requires_review and actor_id is None, created_by_id=old.created_by_id,
+                   channel=old.channel, subject_ref=old.subject_ref, now=now)
+    copy.parent_key = old.parent_key
+    if old.parent_key is not None and copy.state == PENDING:
+        parent_state = db.session.scalar(select(OutboxItem.state).where(OutboxItem.key == old.parent_key))
+        if parent_state in (CONFLICT, DEAD, BLOCKED):
+            copy.state = BLOCKED
+    if actor_id is not None:
+        copy.approved_at, copy.approved_by_id = now, actor_id
+    copy.created_at, copy.supersedes_key = old.created_at, old.key
+    if not move(old, (old.state,), {**old_becomes, "superseded_by_key": copy.key}, now):
+        raise DomainError("Posten ändrades samtidigt av någon annan. Ladda om sidan.")
+    db.session.flush()
+    db.session.execute(update(OutboxItem).where(OutboxItem.parent_key == old.key)
+                       .values(parent_key=copy.key).execution_options(synchronize_session=False))
     return copy
 
 
@@ -214,17 +253,11 @@ def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     return sorted(k for k in set(before) | set(after_plain) if before.get(k) != after_plain.get(k))
 
 
-def _reparent(old_key: str, new_key_: str) -> None:
-    """Children of an edited item now wait for its successor."""
-    db.session.execute(update(OutboxItem).where(OutboxItem.parent_key == old_key)
-                       .values(parent_key=new_key_).execution_options(synchronize_session=False))
-
-
 def cancel(key: str, *, actor_id: int | None, note: str, now: datetime | None = None) -> OutboxItem:
     """Cancel an item the main server cannot have yet (in the current transaction); audited."""
     _session(None)
     now = now or utcnow()
-    item = _locked(key)
+    item = locked(key)
     if not editable(item.state, item.attempts, item.uncertain) or item.state == CONFLICT:
         raise DomainError("Posten kan inte makuleras i sitt nuvarande läge.")
     if not move(item, (item.state,), {"state": CANCELLED, "resolution": "cancelled"}, now):
@@ -234,7 +267,8 @@ def cancel(key: str, *, actor_id: int | None, note: str, now: datetime | None = 
     return item
 
 
-def _locked(key: str) -> OutboxItem:
+def locked(key: str) -> OutboxItem:
+    """Return the item, locked for this write transaction (NotFound if the key is unknown)."""
     item = db.session.scalar(select(OutboxItem).where(OutboxItem.key == key).with_for_update()
                              .execution_options(populate_existing=True))
     if item is None:

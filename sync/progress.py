@@ -7,7 +7,8 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from sync.models import OutboxItem, PullState, SenderState
-from sync.rules import NEEDS_PERSON, SETTLED, STATE_LABELS, STATES, Progress, progress
+from sync.balance import Progress, progress
+from sync.rules import NEEDS_PERSON, SETTLED, STATE_LABELS, STATES
 
 SETTLED_HORIZON = timedelta(hours=24)  # settled items older than this are history, not progress
 

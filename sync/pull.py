@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.clock import utcnow
 from app.extensions import db
@@ -62,8 +63,11 @@ def _state(lock: bool = False) -> PullState:
         query = query.with_for_update()
     row = db.session.scalar(query)
     if row is None:
-        with db.session.begin_nested():
-            db.session.add(PullState(name=FEED, articles=0, patients=0, withdrawals=0))
+        try:
+            with db.session.begin_nested():
+                db.session.add(PullState(name=FEED, articles=0, patients=0, withdrawals=0))
+        except IntegrityError:
+            pass  # another puller made the row a moment ago
         row = db.session.scalar(query)
     return row
 

@@ -25,10 +25,8 @@ from status.models import Incident
 from status.scenarios import Scenario
 from sync.client import MainServer, TransportError
 from sync.models import OutboxItem, SyncAudit
-from sync.rules import (
-    ACKED, CHANNEL_LABELS, KIND_LABELS, OUTCOME_LABELS, OUTSTANDING, STATE_LABELS, Balance, ChainLink,
-    balance, chain_outcome,
-)
+from sync.balance import OUTCOME_LABELS, OUTSTANDING, Balance, ChainLink, balance, chain_outcome
+from sync.rules import ACKED, CHANNEL_LABELS, KIND_LABELS, STATE_LABELS
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.auth.roles import Role
 from app.clock import utcnow
-from app.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from app.errors import DomainError, Forbidden, ValidationFailed
 from app.extensions import db
 from app.models import User
 from app.store import begin_write
@@ -43,21 +43,14 @@ def may_handle_errors(actor: User) -> bool:
     return actor.has_role(Role.HMS_STAFF)
 
 
-def _note(note: str | None, *, required: bool) -> str | None:
+def note_for(note: str | None, *, required: bool) -> str | None:
+    """Return the stripped note for the audit trail; refuse an empty one where a reason is required."""
     note = (note or "").strip()
     if required and not note:
         raise ValidationFailed.single("note", "Skriv en kort motivering; den sparas i spårbarhetsloggen.")
     if len(note) > MAX_NOTE:
         raise ValidationFailed.single("note", f"Högst {MAX_NOTE} tecken.")
     return note or None
-
-
-def _locked(key: str) -> OutboxItem:
-    item = db.session.scalar(select(OutboxItem).where(OutboxItem.key == key).with_for_update()
-                             .execution_options(populate_existing=True))
-    if item is None:
-        raise NotFound("Posten finns inte.")
-    return item
 
 
 def _parent_state(item: OutboxItem) -> str | None:
@@ -69,9 +62,9 @@ def _parent_state(item: OutboxItem) -> str | None:
 def approve(actor: User, key: str, note: str | None = None, now: datetime | None = None) -> OutboxItem:
     """Let a reviewed item go to the main server."""
     now = now or utcnow()
-    note = _note(note, required=False)
+    note = note_for(note, required=False)
     begin_write()
-    item = _locked(key)
+    item = outbox.locked(key)
     if not may_review(actor, item.kind):
         raise Forbidden("Du får inte godkänna den här typen av post.")
     if item.state != REVIEW:
@@ -93,9 +86,9 @@ def edit(actor: User, key: str, changes: Mapping[str, Any], note: str | None,
     is the record. Changes are top-level fields of the payload; a field's type may not change.
     """
     now = now or utcnow()
-    note = _note(note, required=True)
+    note = note_for(note, required=True)
     begin_write()
-    item = _locked(key)
+    item = outbox.locked(key)
     if not item.requires_review:
         raise DomainError("Poster som skapats i systemet ändras där de skapades, inte här.")
     if item.state == REVIEW and not may_review(actor, item.kind):
@@ -110,10 +103,7 @@ def edit(actor: User, key: str, changes: Mapping[str, Any], note: str | None,
         typed[name] = _same_type(name, payload[name], value)
     if all(payload.get(k) == v for k, v in typed.items()):
         raise ValidationFailed.single("changes", "Inget har ändrats.")
-    copy = outbox.replace(key, with_changes(payload, {k: v for k, v in typed.items()}), actor_id=actor.id,
-                          note=note, approve=True, now=now)
-    if copy.state == PENDING and _parent_state(copy) in (CONFLICT, DEAD, BLOCKED):
-        outbox.move(copy, (PENDING,), {"state": BLOCKED}, now)
+    copy = outbox.replace(key, with_changes(payload, typed), actor_id=actor.id, note=note, approve=True, now=now)
     db.session.commit()
     return copy
 
@@ -137,9 +127,9 @@ def _same_type(name: str, before: Any, value: Any) -> Any:
 def cancel(actor: User, key: str, note: str | None, now: datetime | None = None) -> OutboxItem:
     """Withdraw an item the main server cannot have yet (in review, refused, blocked); audited."""
     now = now or utcnow()
-    note = _note(note, required=True)
+    note = note_for(note, required=True)
     begin_write()
-    item = _locked(key)
+    item = outbox.locked(key)
     if item.state == REVIEW and not may_review(actor, item.kind):
         raise Forbidden("Du får inte granska den här typen av post.")
     if item.state != REVIEW and not may_handle_errors(actor):
@@ -152,11 +142,11 @@ def cancel(actor: User, key: str, note: str | None, now: datetime | None = None)
 def retry(actor: User, key: str, note: str | None = None, now: datetime | None = None) -> OutboxItem:
     """Send a refused item again with the same key (after the cause was fixed at the main server)."""
     now = now or utcnow()
-    note = _note(note, required=False)
+    note = note_for(note, required=False)
     if not may_handle_errors(actor):
         raise Forbidden("Bara Hjälpmedelsservice hanterar poster som fastnat.")
     begin_write()
-    item = _locked(key)
+    item = outbox.locked(key)
     if item.state != DEAD:
         raise DomainError("Bara poster med fel kan skickas igen.")
     if not outbox.move(item, (DEAD,), {"state": PENDING, "next_attempt_at": now, "send_alone": True,

@@ -79,7 +79,7 @@ class Sender:
             recovery_event_id: int | None = None) -> RunReport:
         """Send what is due until done, out of budget, or the main server stops answering; return the report."""
         report = RunReport(trigger=trigger, recovery_event_id=recovery_event_id)
-        started = time.monotonic()
+        deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
         breaker, verify_requested, last_verified = claims.read_breaker()
         now = self.clock()
         permit = breaker_permit(breaker, now)
@@ -91,7 +91,6 @@ class Sender:
         claims.free_expired(now, None)  # what a dead sender held is asked about (/have) before anything is sent
         client = self.client_factory(self.settings)
         try:
-            trial = permit.trial
             try:
                 asked = self._ask_have(client, report)
                 if verify:
@@ -99,39 +98,44 @@ class Sender:
                     asked = True
             except TransportError as exc:
                 self._note(report, f"/have: {exc.message}")
-                self._breaker_failed(breaker, trial)
+                self._breaker_failed(breaker, permit.trial)
                 report.stopped = "server_down"
                 return self._finish(report)
+            trial = permit.trial
             if asked and (trial or breaker.failures):
                 breaker, trial = self._breaker_ok(), False
-            while True:
-                if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
-                    report.stopped = "budget"
-                    break
-                if max_batches is not None and report.batches >= max_batches:
-                    report.stopped = "limit"
-                    break
-                batch = claims.claim(self.worker, 1 if trial else self.settings.batch_size, self.lease, self.clock(),
-                                     report.run_id)
-                if not batch:
-                    report.stopped = "empty"
-                    break
-                self._ensure_run(report)
-                answered = self._send(client, batch, report)
-                if on_batch:
-                    on_batch(report)
-                if answered:
-                    if trial or breaker.failures:
-                        breaker, trial = self._breaker_ok(), False
-                    continue
-                breaker = self._breaker_failed(breaker, trial)
-                trial = False
-                if breaker.state == OPEN:
-                    report.stopped = "server_down"
-                    break
+            self._drain(client, report, breaker, trial, deadline, max_batches, on_batch)
         finally:
             client.close()
         return self._finish(report)
+
+    def _drain(self, client: MainServer, report: RunReport, breaker: Breaker, trial: bool, deadline: float | None,
+               max_batches: int | None, on_batch: Callable[[RunReport], None] | None) -> None:
+        """Claim and send batches until none is due, the budget is spent, or the breaker opens."""
+        while True:
+            if deadline is not None and time.monotonic() >= deadline:
+                report.stopped = "budget"
+                return
+            if max_batches is not None and report.batches >= max_batches:
+                report.stopped = "limit"
+                return
+            size = 1 if trial else self.settings.batch_size  # half-open: one item decides
+            batch = claims.claim(self.worker, size, self.lease, self.clock(), report.run_id)
+            if not batch:
+                report.stopped = "empty"
+                return
+            self._ensure_run(report)
+            answered = self._send(client, batch, report)
+            if on_batch:
+                on_batch(report)
+            if answered:
+                if trial or breaker.failures:
+                    breaker, trial = self._breaker_ok(), False
+                continue
+            breaker, trial = self._breaker_failed(breaker, trial), False
+            if breaker.state == OPEN:
+                report.stopped = "server_down"
+                return
 
     # --- steps --------------------------------------------------------------------------------------
 

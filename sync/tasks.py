@@ -10,7 +10,7 @@ from datetime import datetime
 
 from app.clock import utcnow
 from status.services import claim_recovery_event
-from sync import claims, pull as pull_feed
+from sync import claims, outbox, pull as pull_feed
 from sync.sender import RunReport, Sender, new_worker_id
 from sync.settings import current_settings
 
@@ -26,8 +26,9 @@ def worker() -> str:
 
 
 def send(now: datetime) -> RunReport:
-    """Take recovery events, then back-register what is due within the run budget."""
+    """Adopt what was captured since the outage began, take recovery events, then send within the budget."""
     settings = current_settings()
+    outbox.adopt_into_incident(now)
     trigger, event_id = "schedule", None
     while (event := claim_recovery_event(worker(), now)) is not None:
         claims.on_recovery(utcnow())

@@ -25,6 +25,7 @@ from app.withdrawals.rules import (
     Channel, RowAllowance, WithdrawalStatus, can_move, format_u_number, packages_problem, parse_u_number,
     refused_transition_message,
 )
+from sync import hooks as sync_hooks
 
 
 class NoWithdrawalsLeft(DomainError):
@@ -91,7 +92,10 @@ def send_withdrawal(actor: User, number: str) -> Withdrawal:
         db.session.rollback()
         raise DomainError("Förskrivningsraden är makulerad; uttaget kan inte skickas. Avbryt det i stället.",
                           field="number")
-    return _move(digits, WithdrawalStatus.SENT, sent_at=utcnow(), sent_by_id=actor.id)
+    withdrawal = _move(digits, WithdrawalStatus.SENT, commit=False, sent_at=utcnow(), sent_by_id=actor.id)
+    sync_hooks.withdrawal_sent(withdrawal)  # outbox item, same transaction
+    db.session.commit()
+    return withdrawal
 
 
 def abort_withdrawal(actor: User, number: str) -> Withdrawal:

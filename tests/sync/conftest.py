@@ -15,7 +15,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from app.extensions import db
 from app.store import begin_write
 from sync.models import OutboxItem
 from sync.outbox import enqueue
-from sync.rules import KINDS
 from sync.sender import Sender
 from sync.settings import SyncSettings
 from tests.status.conftest import free_port  # noqa: F401 - re-exported for the sync tests
@@ -166,15 +164,6 @@ def sync_app(committed_app: Flask, main_server: ReferenceServer, monkeypatch: py
 
 # --- Captured items --------------------------------------------------------------------------------
 
-_serial = iter(range(1, 10_000_000))
-
-
-def personnummer(n: int | None = None) -> str:
-    """A 12-digit number of the right shape (the reference server checks shape, not checksum)."""
-    n = next(_serial) if n is None else n
-    return f"19{(n // 100000) % 100:02d}0101{n % 100000:04d}"[:12].ljust(12, "0")
-
-
 def payload_for(kind: str, n: int) -> dict:
     """A valid payload of the kind; `n` makes it distinct (own patient, own article)."""
     patient = {"personnummer": f"1950{(n % 12) + 1:02d}{(n % 28) + 1:02d}{n % 10000:04d}"}
@@ -260,15 +249,9 @@ def integrity_ok(app: Flask) -> bool:
     return result == "ok"
 
 
-def later(seconds: float) -> datetime:
-    return utcnow() + timedelta(seconds=seconds)
-
-
 def random_key() -> str:
     return str(uuid.uuid4())
 
-
-assert set(KINDS) >= {"prescription", "withdrawal", "stock_move", "order", "work_order"}
 
 
 # --- A prescribing world (service-level tests in the rolled-back store) ---------------------------------

@@ -199,3 +199,33 @@ def test_cancel_row_still_cancels_when_the_row_never_reached_the_outbox(world):
     (item,) = all_items()
     assert item.kind == "prescription_cancel" and item.parent_key is None and item.data["prescription_key"] is None
     assert db.session.get(PrescriptionRow, row.id).status == "cancelled"
+
+
+def test_items_captured_before_the_outage_was_confirmed_are_adopted_by_its_incident(world):
+    begin_write()
+    before_it_began = outbox.enqueue("order", payload_for("order", 1), now=utcnow() - timedelta(minutes=10))
+    while_suspect = outbox.enqueue("order", payload_for("order", 2), now=utcnow() - timedelta(minutes=1))
+    db.session.commit()
+    assert outbox.adopt_into_incident(utcnow()) == 0  # no incident yet
+    begin_write()
+    incident = incidents.open_incident(Scenario.MAIN_SERVER_OUTAGE, utcnow() - timedelta(minutes=2), utcnow(),
+                                       current_settings())
+    db.session.commit()
+    assert outbox.adopt_into_incident(utcnow()) == 1
+    assert outbox.item_for_key(while_suspect.key).incident_id == incident.id
+    assert outbox.item_for_key(before_it_began.key).incident_id is None
+
+
+def test_a_sent_withdrawal_is_queued_after_its_prescription_for_the_same_patient(world):
+    from app.withdrawals.rules import Channel
+    from app.withdrawals.services import create_withdrawal, send_withdrawal
+    from sync import hooks
+
+    prescription = prescribe(world)
+    withdrawal = create_withdrawal(world["karin"], prescription.rows[0].id, 2, Channel.PRESCRIBER)
+    withdrawal = send_withdrawal(world["karin"], f"U{withdrawal.number:09d}")  # queues it, same transaction
+    registration, queued = all_items()
+    assert (queued.kind, queued.parent_key) == ("withdrawal", registration.key)
+    assert queued.ordering_key == registration.ordering_key and queued.priority == 40
+    assert queued.data["u_number"] == f"U{withdrawal.number:09d}" and queued.data["article"] == "310001"
+    assert queued.data["packages"] == 2 and queued.subject_ref == f"withdrawal:{withdrawal.id}"

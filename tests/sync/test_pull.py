@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import requests
 from sqlalchemy import select
 
+from app.clock import utcnow
 from app.extensions import db
 from app.models import Article, Patient
 from sync import pull
@@ -58,9 +60,6 @@ def test_withdrawal_statuses_arrive_and_an_applier_sees_each_once(sync_app, main
     seen: list = []
     sync_app.extensions["sync_withdrawal_status_appliers"] = [lambda u, status, at: seen.append((u, status))]
     try:
-        main_server.admin("GET", "/admin/stats")
-        import requests
-
         requests.post(main_server.url + "/api/v1/batch", timeout=5, json={"site": "s", "items": [
             {"key": random_key(), "kind": "prescription", "payload": payload_for("prescription", 5)},
             {"key": random_key(), "kind": "withdrawal", "payload": payload_for("withdrawal", 5)}]})
@@ -93,8 +92,6 @@ def test_a_long_feed_is_read_page_by_page_and_an_unreachable_server_is_noted(syn
 
 def test_the_scheduled_pull_waits_for_its_interval(sync_app, main_server, monkeypatch):
     monkeypatch.setitem(sync_app.config, "SYNC_PULL_SECONDS", 3600)
-    from app.clock import utcnow
-
     with sync_app.app_context():
         assert pull.pull_if_due(utcnow()) is not None
         assert pull.pull_if_due(utcnow()) is None

@@ -125,13 +125,12 @@ def test_a_reserved_form_number_is_registered_once(main_server):
     assert again["status"] == "conflict" and again["problem"]["type"] == "number_taken"
 
 
-def test_have_lists_the_keys_registered_for_the_site(main_server):
-    created = item("order", 1)
-    conflicting = item("prescription", 2)
-    batch(main_server, created, conflicting, item("prescription", 2))
-    keys = [created["key"], conflicting["key"], random_key()]
+def test_have_lists_the_keys_registered_for_the_site_but_not_conflicts(main_server):
+    order, prescription, conflicting = item("order", 1), item("prescription", 2), item("prescription", 2)
+    batch(main_server, order, prescription, conflicting)
+    keys = [order["key"], prescription["key"], conflicting["key"], random_key()]
     known = post(main_server, "/api/v1/have", {"site": SITE, "keys": keys}).json()["known"]
-    assert set(known) == {created["key"], conflicting["key"]}
+    assert set(known) == {order["key"], prescription["key"]}
     assert post(main_server, "/api/v1/have", {"site": "other", "keys": keys}).json()["known"] == {}
 
 

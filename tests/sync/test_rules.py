@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 
 from sync import rules
+from sync.balance import ChainLink, balance, chain_outcome, progress
 from sync.rules import (
     ACKED, BLOCKED, CANCELLED, CLOSED, CONFLICT, DEAD, IN_FLIGHT, OPEN, PENDING, RESOLVED, REVIEW, Backoff, Breaker,
-    BreakerPolicy, ChainLink, ProtocolError, backoff_delay, balance, breaker_failure, breaker_permit, breaker_recovered,
-    breaker_success, can_move, canonical_json, chain_outcome, check_results, editable, freeze, outcome_of, payload_hash,
-    priority_of, progress, resend_changes, resolutions_for,
+    BreakerPolicy, ProtocolError, backoff_delay, breaker_failure, breaker_permit, breaker_recovered, breaker_success,
+    can_move, canonical_json, check_results, editable, freeze, outcome_of, payload_hash, priority_of, resend_changes,
+    resolutions_for,
 )
 
 NOON = datetime(2026, 11, 2, 12, 0)

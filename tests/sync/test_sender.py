@@ -268,3 +268,38 @@ def test_flask_sync_run_fails_when_the_server_is_down(sync_app, main_server):
     with sync_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(OutboxItem).where(OutboxItem.state == PENDING)) == 3
         db.session.remove()
+
+
+def test_flask_sync_run_does_not_wait_for_what_waits_for_a_person(sync_app, main_server, monkeypatch):
+    monkeypatch.setitem(sync_app.config, "SYNC_REVIEW", {"order": ["hms_staff"]})
+    with sync_app.app_context():
+        begin_write()
+        enqueue("order", payload_for("order", 1), ordering_key="patient:7", requires_review=True)
+        held = enqueue("work_order", payload_for("work_order", 2), ordering_key="patient:7")
+        free = enqueue("work_order", payload_for("work_order", 3))
+        db.session.commit()
+        keys = (held.key, free.key)
+        db.session.remove()
+    started = time.monotonic()
+    result = sync_app.test_cli_runner().invoke(args=["sync", "run", "--timeout", "30", "--quiet"])
+    assert result.exit_code == 0 and time.monotonic() - started < 10, result.output
+    assert "1 poster väntar på en människa" in result.output and "1 poster väntar bakom" in result.output
+    assert set(main_server.created()) == {keys[1]}
+
+
+def test_a_withdrawal_is_registered_after_its_prescription(sync_app, main_server, committed_world):
+    from app.withdrawals.rules import Channel
+    from app.withdrawals.services import create_withdrawal, send_withdrawal
+    from sync import hooks
+    from tests.sync.conftest import prescribe, reload
+
+    with sync_app.app_context():
+        world = reload(committed_world)
+        prescription = prescribe(world)
+        withdrawal = create_withdrawal(world["karin"], prescription.rows[0].id, 2, Channel.CUSTOMER_SERVICE)
+        send_withdrawal(world["karin"], f"U{withdrawal.number:09d}")  # queues the withdrawal itself
+        db.session.remove()
+    drain(sync_app)
+    assert [r["kind"] for r in main_server.registrations()] == ["prescription", "withdrawal"]
+    assert {r["outcome"] for r in main_server.registrations()} == {"created"}
+    assert_exactly_once(sync_app, main_server)

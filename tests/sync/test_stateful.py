@@ -11,8 +11,9 @@ import json
 import uuid
 from datetime import timedelta
 
-import pytest
 import requests
+from hypothesis import HealthCheck, settings, strategies as st  # a test dependency (pyproject [test]); never skipped
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import delete, select
 
 from app.clock import utcnow
@@ -25,10 +26,6 @@ from sync.rules import ACKED, CANCELLED, CONFLICT, DEAD, IN_FLIGHT, PENDING, REV
 from sync.sender import Sender
 from sync.settings import SyncSettings
 from tests.sync.conftest import configure, payload_for
-
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, settings, strategies as st  # noqa: E402
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test  # noqa: E402,E501
 
 KINDS = ("stock_move", "order", "prescription", "work_order")
 _numbers = iter(range(1, 10**9))
