@@ -10,7 +10,10 @@ MAIN_SERVER_PORT ?= 5001
 MAIN_SERVER_DB ?= instance/reference_main_server.sqlite3
 export FLASK_APP := app
 
-.PHONY: install migrate run test test-sqlite test-postgres bench-seed clean
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install migrate run test test-sqlite test-postgres bench-seed clean demo-outage
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +21,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# The browser tests drive Debian's chromium (Playwright's own browser download is never used).
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+	  || ($(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
 migrate: install
 	$(BIN)/flask db upgrade
@@ -39,10 +47,10 @@ run: migrate
 # A pytest exit status of 5 (no tests collected) fails like any other.
 test: test-sqlite test-postgres
 
-test-sqlite: install
+test-sqlite: install $(CHROMIUM)
 	$(BIN)/pytest
 
-test-postgres: install
+test-postgres: install $(CHROMIUM)
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
 
 bench-seed: migrate

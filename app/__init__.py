@@ -1,6 +1,8 @@
 """Förskrivningsportalen: the web UI and JSON API."""
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 
 from app import config as app_config
@@ -8,7 +10,8 @@ from app import config as app_config
 
 def create_app(config: type | None = None, *, testing: bool = False) -> Flask:
     """Create the Flask application; each package plugs itself in with init_app()."""
-    app = Flask(__name__, instance_relative_config=True)
+    # INSTANCE_PATH lets a demo or a browser test keep a whole installation in a folder of its own.
+    app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("INSTANCE_PATH") or None)
     app.config.from_object(config or app_config.for_environment(app.instance_path, testing=testing))
 
     from app import extensions, logging_setup, store
