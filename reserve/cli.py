@@ -1,6 +1,9 @@
 """`flask reserve ...`: check the runbooks, build the kit, run a drill."""
 from __future__ import annotations
 
+import json
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -43,9 +46,7 @@ def build_kit() -> None:
 @click.option("--as", "username", default="admin", show_default=True, help="The admin who runs the drill.")
 @with_appcontext
 def drill_command(username: str) -> None:
-    """Run a drill of the whole routine in a sandbox store and print its report."""
-    import json
-
+    """Run a drill of the whole routine in a sandbox store here and print its report."""
     from sqlalchemy import select
 
     from app.extensions import db
@@ -55,7 +56,27 @@ def drill_command(username: str) -> None:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise click.ClickException(f"no user {username!r}")
-    drill = run_drill(user)
+    _echo_report(run_drill(user))
+
+
+@reserve_group.command("run-drill")
+@click.argument("drill_id", type=int)
+@with_appcontext
+def run_drill_command(drill_id: int) -> None:
+    """Run a drill queued from the drill page (started there in a process of its own)."""
+    from app.errors import DomainError
+    from reserve.drill import execute
+
+    # SIGTERM unwinds like an error, so the drill is stored as failed rather than left running.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    try:
+        drill = execute(drill_id)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    _echo_report(drill)
+
+
+def _echo_report(drill) -> None:  # noqa: ANN001
     report = json.loads(drill.report)
     for event in report["events"]:
         mark = "ok " if event["ok"] else "FEL"

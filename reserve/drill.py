@@ -7,19 +7,22 @@ four hours pass without a prognosis, customer service captures what is phoned in
 returns, and everything is back-registered to the reference main server through the sync
 engine's own command. The report says what was done, by whom, and how long each step took,
 in simulated time (after the outage start) and in real time.
+
+The drill page runs it outside the request, in a process of its own (drill_runs.py);
+`run_drill` runs it here, for the CLI and tests.
 """
 from __future__ import annotations
 
-import json
-import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -29,15 +32,16 @@ from app.clock import utcnow
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.models import Article, Patient, ProductArea, User
-from app.store import begin_write
+from reserve import drill_runs
+from reserve.drill_runs import ROOT
 from reserve.models import Checklist, Drill, ReserveItem
-from reserve.rules import CHANNEL_LABELS, KIND_LABELS
+from reserve.rules import CHANNEL_LABELS, DRILL_FAILED, DRILL_FINISHED, KIND_LABELS
 from status.probes import ProbeOutcome
 from status.timefmt import duration_text, local_text
 
 SANDBOX_PATIENTS = 40
 SPEED_NOTE = "accelererad klocka"
-ROOT = Path(__file__).resolve().parent.parent
+PLAYING = "Driftstörningen spelas upp"
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Recorder:
     """The drill's log: each step with its simulated moment, actor, result and real duration."""
 
     start: datetime
+    on_step: Callable[[list[dict]], None] | None = None  # told after each step
     events: list[dict] = field(default_factory=list)
 
     @contextmanager
@@ -58,6 +63,8 @@ class Recorder:
         finally:
             entry["real_ms"] = (time.perf_counter() - began) * 1000
             self.events.append(entry)
+            if self.on_step is not None:
+                self.on_step(self.events)
 
 
 def _offset(start: datetime, at: datetime) -> str:
@@ -93,47 +100,60 @@ def sandbox_app(database_url: str, main_server_url: str) -> Flask:
     return create_app(type("DrillConfig", (), values))
 
 
-def _store_dir() -> Path:
-    directory = Path(current_app.config.get("RESERVE_DRILL_DIR") or Path(current_app.instance_path) / "drills")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
 def run_drill(actor: User, now: datetime | None = None) -> Drill:
-    """Run a whole drill in a sandbox and store its report; production data is never touched."""
-    now = (now or utcnow()).replace(second=0, microsecond=0)
-    begin_write()
-    drill = Drill(started_by_id=actor.id, started_at=utcnow(), status="running")
-    db.session.add(drill)
-    db.session.commit()
-    path = _store_dir() / f"ovning-{drill.id}.sqlite3"
-    path.unlink(missing_ok=True)
-    port = _free_port()
+    """Run a whole drill in this process and return it (the CLI and tests; the page starts a process)."""
+    drill = drill_runs.queue(actor, utcnow())
+    return execute(drill.id, now)
+
+
+def execute(drill_id: int, now: datetime | None = None) -> Drill:
+    """Claim a queued drill, run it in its sandbox and store its report; production data is never touched.
+
+    Whatever stops it, a Python error or SIGTERM, the drill is stored as failed with the steps
+    done so far.
+    """
+    if not drill_runs.claim(drill_id, utcnow()):
+        raise DomainError(f"Övning {drill_id} är redan startad eller avslutad.")
+    path = Path(db.session.get(Drill, drill_id).sandbox)
+    production = current_app._get_current_object()
+
+    def progress(phase: str, events: list[dict]) -> None:
+        with production.app_context():
+            drill_runs.record_progress(drill_id, phase, events, utcnow())
+
+    log = Recorder((now or utcnow()).replace(second=0, microsecond=0), on_step=partial(progress, PLAYING))
+    status, report = DRILL_FAILED, {"summary": "Övningen avbröts innan den var klar.", "events": log.events}
     started = time.perf_counter()
     try:
-        _migrate(path)
-        sandbox = sandbox_app(f"sqlite:///{path}", f"http://127.0.0.1:{port}")
-        with sandbox.app_context():
-            report = _play(sandbox, now, port, path)
+        progress("Sandlådan skapas", [])
+        report = _run_in_sandbox(log, path)
+        status = DRILL_FINISHED
+    except Exception as exc:  # a drill that breaks must say so in its report, not vanish
+        current_app.logger.exception("drill %s failed", drill_id)
+        report = {"summary": f"Övningen avbröts: {type(exc).__name__}: {exc}", "events": log.events}
+    finally:
+        report["real_seconds"] = round(time.perf_counter() - started, 2)
+        drill_runs.finish(drill_id, status, report, utcnow())
+    return db.session.get(Drill, drill_id, populate_existing=True)
+
+
+def _run_in_sandbox(log: Recorder, path: Path) -> dict:
+    path.unlink(missing_ok=True)
+    port = _free_port()
+    _migrate(path)
+    sandbox = sandbox_app(f"sqlite:///{path}", f"http://127.0.0.1:{port}")
+    with sandbox.app_context():
+        try:
+            return _play(sandbox, log, port, path)
+        finally:
             db.session.remove()
             db.engine.dispose()
-        status = "finished"
-    except Exception as exc:  # a drill that breaks must say so in its report, not vanish
-        current_app.logger.exception("drill %s failed", drill.id)
-        report, status = {"summary": f"Övningen avbröts: {type(exc).__name__}: {exc}", "events": []}, "failed"
-    report["real_seconds"] = round(time.perf_counter() - started, 2)
-    begin_write()
-    drill = db.session.get(Drill, drill.id, populate_existing=True)
-    drill.status, drill.finished_at, drill.sandbox = status, utcnow(), str(path)
-    drill.report = json.dumps(report, ensure_ascii=False, default=str)
-    db.session.commit()
-    return drill
 
 
 def _flask(args: list[str], path: Path, timeout: float, **env: str) -> subprocess.CompletedProcess:
     """Run a `flask` command on the sandbox store in a process of its own."""
-    environ = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": f"sqlite:///{path}", **env}
-    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=environ, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT,
+                          env=drill_runs.flask_environment(f"sqlite:///{path}", **env), capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -148,7 +168,7 @@ def _user(username: str) -> User:
     return db.session.scalar(select(User).where(User.username == username))
 
 
-def _play(sandbox: Flask, start: datetime, port: int, path: Path) -> dict:
+def _play(sandbox: Flask, log: Recorder, port: int, path: Path) -> dict:
     """Play the outage day in the sandbox; return the report."""
     from app.demo.seed import seed_demo
 
@@ -158,7 +178,7 @@ def _play(sandbox: Flask, start: datetime, port: int, path: Path) -> dict:
 
     seed_demo(SANDBOX_PATIENTS)
     _seed_rows()
-    log = Recorder(start)
+    start = log.start
     prober = _Prober(sandbox.config["MAIN_SERVER_URL"])
     runbooks = sandbox.extensions["reserve.runbooks"]
     at = lambda minutes: start + timedelta(minutes=minutes)  # noqa: E731

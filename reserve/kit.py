@@ -24,7 +24,7 @@ from app.store import begin_write
 from reserve import numbers, pdf
 from reserve.models import Kit, KitDocument
 from reserve.rules import WORK_ORDER_TYPES, format_reserve_number
-from reserve.runbooks import Runbook
+from reserve.runbooks import RESERVE_ACTIVATED, Runbook
 from reserve.state import current_state, data_as_of, main_server_out
 
 ORDER_FORMS, WORK_ORDER_FORMS, UNIT_LIST, RUNBOOKS = "order_forms", "work_order_forms", "unit_list", "runbooks"
@@ -56,12 +56,14 @@ def _deadline_text(runbook: Runbook, step) -> str:  # noqa: ANN001
         return DEADLINE_TEXT
     hours, minutes = divmod(int(step.deadline.total_seconds() // 60), 60)
     text = (f"{hours} h " if hours else "") + (f"{minutes} min" if minutes else "")
-    return text.strip() + (" efter aktivering" if runbook.relative_to == "reserve_activated" else "")
+    return text.strip() + (" efter aktivering" if runbook.relative_to == RESERVE_ACTIVATED else "")
 
 
 def runbook_sheets(runbooks: dict[str, Runbook]) -> list[pdf.RunbookSheet]:
     return [pdf.RunbookSheet(title=r.title, source=r.source, summary=r.summary, callers=r.callers,
-                             steps=tuple((s.title, s.role_label, _deadline_text(r, s), s.record) for s in r.steps))
+                             steps=tuple((s.title, s.role_label, _deadline_text(r, s), s.record) for s in r.steps),
+                             timed_from="att reservrutinen aktiverades" if r.relative_to == RESERVE_ACTIVATED
+                             else "störningens början")
             for r in runbooks.values()]
 
 

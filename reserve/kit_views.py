@@ -1,21 +1,20 @@
 """The printable kit (reservlåda) and drills."""
 from __future__ import annotations
 
-import json
-
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.auth.guard import permission_required
 from app.auth.roles import Permission
 from app.clock import utcnow
 from app.errors import DomainError
 from app.extensions import db
-from reserve import drill, kit, state
+from reserve import drill_runs, kit, state
 from reserve.forms import ConfirmForm
 from reserve.models import Drill
 from reserve.views import bp, crumbs
+
+DRILL_REFRESH_SECONDS = 3
 
 
 def _may_see_kit() -> bool:
@@ -62,8 +61,7 @@ def kit_document(document_id: int, name: str):
 @bp.get("/ovningar")
 @permission_required(Permission.RUN_DRILLS)
 def drills():
-    rows = list(db.session.scalars(select(Drill).order_by(Drill.started_at.desc()).limit(20)))
-    return render_template("reserve/drills.html", drills=rows, form=ConfirmForm(),
+    return render_template("reserve/drills.html", drills=drill_runs.recent(utcnow()), form=ConfirmForm(),
                            breadcrumbs=crumbs(("Övningar", None)))
 
 
@@ -73,7 +71,7 @@ def drill_start():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        started = drill.run_drill(current_user)
+        started = drill_runs.start(current_user, utcnow())
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("reserve.drills"))
@@ -86,6 +84,10 @@ def drill_report(drill_id: int):
     row = db.session.get(Drill, drill_id)
     if row is None:
         abort(404)
-    report = json.loads(row.report) if row.report else None
-    return render_template("reserve/drill.html", drill=row, report=report,
-                           breadcrumbs=crumbs(("Övningar", url_for("reserve.drills")), (f"Övning {row.id}", None)))
+    shown = drill_runs.view(row, utcnow())
+    response = make_response(render_template(
+        "reserve/drill.html", drill=row, shown=shown, refresh_seconds=DRILL_REFRESH_SECONDS,
+        breadcrumbs=crumbs(("Övningar", url_for("reserve.drills")), (f"Övning {row.id}", None))))
+    if shown.under_way:
+        response.headers["Refresh"] = str(DRILL_REFRESH_SECONDS)  # the page follows the drill until its report
+    return response

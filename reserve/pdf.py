@@ -27,16 +27,19 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
-    BaseDocTemplate, Frame, KeepTogether, PageBreak, PageTemplate, Paragraph, Spacer, Table, TableStyle,
+    BaseDocTemplate, Frame, KeepInFrame, PageBreak, PageTemplate, Paragraph, Spacer, Table, TableStyle,
 )
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 LEFT, RIGHT, TOP = 18 * mm, PAGE_WIDTH - 15 * mm, PAGE_HEIGHT - 14 * mm
+FRAME_BOTTOM = 16 * mm  # the flowing documents' text, between the header and the footer
+FRAME_WIDTH, FRAME_HEIGHT = RIGHT - LEFT, TOP - 14 * mm - FRAME_BOTTOM
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 FONT, FONT_BOLD = "KitSans", "KitSans-Bold"
 _FONT_DIRS = (Path(__file__).resolve().parents[1] / "app" / "static" / "fonts",
               Path(reportlab.__file__).parent / "fonts")
 _FONT_FILES = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), ("Vera.ttf", "VeraBd.ttf"))
+QR_SIZE = 30 * mm
 GREY = colors.HexColor("#52606d")
 LINE = colors.HexColor("#9aa5b1")
 
@@ -68,6 +71,7 @@ class RunbookSheet:
     summary: str
     steps: tuple[tuple[str, str, str, str], ...]  # (title, role, deadline, what to record)
     callers: tuple[str, ...]
+    timed_from: str = "störningens början"  # what the deadlines count from
 
 
 def local_minute(moment: datetime | None) -> str:
@@ -91,7 +95,7 @@ def _register_fonts() -> None:
     raise RuntimeError("no TrueType font with Swedish characters found for the kit")
 
 
-def _stamp(canvas: Canvas, header: KitHeader, title: str, page: int | None = None) -> None:
+def _stamp(canvas: Canvas, header: KitHeader, title: str, page: int | None = None, subject: str = "") -> None:
     """Draw the header every page carries: system, document, "Uppgifter per" and print time."""
     canvas.setFont(FONT_BOLD, 11)
     canvas.setFillColor(colors.black)
@@ -107,7 +111,7 @@ def _stamp(canvas: Canvas, header: KitHeader, title: str, page: int | None = Non
     canvas.line(LEFT, TOP - 11 * mm, RIGHT, TOP - 11 * mm)
     canvas.setFillColor(GREY)
     canvas.setFont(FONT, 7.5)
-    footer = f"{header.system_name} · {title}"
+    footer = f"{header.system_name} · {title}" + (f" – {subject}" if subject else "")
     if page is not None:
         footer += f" · sida {page}"
     canvas.drawString(LEFT, 10 * mm, footer)
@@ -123,10 +127,20 @@ def draw_qr(canvas: Canvas, value: str, x: float, y: float, size: float) -> None
     renderPDF.draw(drawing, canvas, x, y)
 
 
-def _box(canvas: Canvas, x: float, y: float, label: str) -> float:
-    canvas.rect(x, y - 0.5 * mm, 3.5 * mm, 3.5 * mm)
-    canvas.drawString(x + 5 * mm, y, label)
-    return x + 6 * mm + pdfmetrics.stringWidth(label, FONT, 10) + 6 * mm
+def _choices(canvas: Canvas, y: float, heading: str, labels: Sequence[str]) -> float:
+    """Draw the heading and a checkbox per label, wrapping at the right margin; return the last row's y."""
+    canvas.setFont(FONT_BOLD, 10)
+    canvas.drawString(LEFT, y, heading)
+    canvas.setFont(FONT, 10)
+    x, y = LEFT, y - 6 * mm
+    for label in labels:
+        width = 5 * mm + pdfmetrics.stringWidth(label, FONT, 10)
+        if x > LEFT and x + width > RIGHT:
+            x, y = LEFT, y - 6 * mm
+        canvas.rect(x, y - 0.5 * mm, 3.5 * mm, 3.5 * mm)
+        canvas.drawString(x + 5 * mm, y, label)
+        x += width + 7 * mm
+    return y
 
 
 def _line_field(canvas: Canvas, y: float, label: str, width: float | None = None, x: float = LEFT) -> None:
@@ -150,26 +164,17 @@ def _number_block(canvas: Canvas, number: str, title: str) -> float:
     canvas.setFillColor(GREY)
     canvas.drawString(LEFT, top - 27 * mm, "Ange numret när ärendet registreras i efterhand. Numret används en gång.")
     canvas.setFillColor(colors.black)
-    draw_qr(canvas, number, RIGHT - 30 * mm, top - 30 * mm, 30 * mm)
+    draw_qr(canvas, number, RIGHT - QR_SIZE, top - QR_SIZE, QR_SIZE)
     return top - 38 * mm
 
 
 def _order_form(canvas: Canvas, number: str, header: KitHeader) -> None:
     _stamp(canvas, header, "Beställningsblankett")
     y = _number_block(canvas, number, "Beställning under driftstörning")
-    canvas.setFont(FONT_BOLD, 10)
-    canvas.drawString(LEFT, y, "Typ (en per blankett)")
-    canvas.setFont(FONT, 10)
-    x = LEFT
-    for label in ("Förskrivning (akut)", "Beställning till vårdenhet", "Lagerflytt från lager 10 till kommunlager"):
-        x = _box(canvas, x, y - 6 * mm, label)
-    canvas.setFont(FONT_BOLD, 10)
-    canvas.drawString(LEFT, y - 15 * mm, "Kanal")
-    canvas.setFont(FONT, 10)
-    x = LEFT
-    for label in ("Telefon", "E-post (endast utan personuppgifter)", "Papper"):
-        x = _box(canvas, x, y - 21 * mm, label)
-    y -= 36 * mm
+    y = _choices(canvas, y, "Typ (en per blankett)",
+                 ("Förskrivning (akut)", "Beställning till vårdenhet", "Lagerflytt från lager 10 till kommunlager"))
+    y = _choices(canvas, y - 9 * mm, "Kanal", ("Telefon", "E-post (endast utan personuppgifter)", "Papper"))
+    y -= 16 * mm
     half = (RIGHT - LEFT) / 2 - 4 * mm
     _line_field(canvas, y, "Patientens personnummer (endast förskrivning)", half)
     _line_field(canvas, y, "Förskrivande enhet / vårdenhet (kundnummer)", half, LEFT + half + 8 * mm)
@@ -207,14 +212,7 @@ def _order_form(canvas: Canvas, number: str, header: KitHeader) -> None:
 def _work_order_form(canvas: Canvas, number: str, header: KitHeader, types: Sequence[str]) -> None:
     _stamp(canvas, header, "Arbetsorder")
     y = _number_block(canvas, number, "Arbetsorder under driftstörning")
-    canvas.setFont(FONT_BOLD, 10)
-    canvas.drawString(LEFT, y, "Arbetsordertyp (välj en – kan inte ändras i efterhand)")
-    canvas.setFont(FONT, 10)
-    for row in range(0, len(types), 3):
-        x = LEFT
-        for label in types[row:row + 3]:
-            x = _box(canvas, x, y - 6 * mm - (row // 3) * 6 * mm, label)
-    y -= 6 * mm + ((len(types) + 2) // 3) * 6 * mm + 12 * mm
+    y = _choices(canvas, y, "Arbetsordertyp (välj en – kan inte ändras i efterhand)", types) - 16 * mm
     half = (RIGHT - LEFT) / 2 - 4 * mm
     _line_field(canvas, y, "Ansvarig förskrivare (namn, HSA-id)", half)
     _line_field(canvas, y, "Ansvarig tekniker", half, LEFT + half + 8 * mm)
@@ -284,13 +282,14 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _document(story: list, header: KitHeader, title: str) -> bytes:
+def _document(story: list, header: KitHeader, title: str, subject: str = "") -> bytes:
+    """Return the story as PDF; each page is stamped, and its footer names the subject (a loose page says whose)."""
     buffer = BytesIO()
-    frame = Frame(LEFT, 16 * mm, RIGHT - LEFT, TOP - 14 * mm - 16 * mm, leftPadding=0, rightPadding=0,
-                  topPadding=0, bottomPadding=0)
+    frame = Frame(LEFT, FRAME_BOTTOM, FRAME_WIDTH, FRAME_HEIGHT, leftPadding=0, rightPadding=0, topPadding=0,
+                  bottomPadding=0)
 
     def on_page(canvas: Canvas, doc: Any) -> None:
-        _stamp(canvas, header, title, doc.page)
+        _stamp(canvas, header, title, doc.page, subject)
 
     doc = BaseDocTemplate(buffer, pagesize=A4, title=title, author=header.system_name, creator=header.system_name,
                           lang="sv-SE")
@@ -299,10 +298,14 @@ def _document(story: list, header: KitHeader, title: str) -> bytes:
     return buffer.getvalue()
 
 
+def _cell(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph("<br/>".join(escape(line) for line in text.split("\n")), style)
+
+
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float],
            styles: dict[str, ParagraphStyle]) -> Table:
-    data = [[Paragraph(escape(text), styles["th"]) for text in head]]
-    data += [[Paragraph(escape(text), styles["td"]) for text in row] for row in rows]
+    data = [[_cell(text, styles["th"]) for text in head]]
+    data += [[_cell(text, styles["td"]) for text in row] for row in rows]
     table = Table(data, colWidths=list(widths), repeatRows=1, hAlign="LEFT")
     table.setStyle(TableStyle([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -339,8 +342,8 @@ def render_unit_list(unit_name: str, customer_number: str, rows: Sequence[UnitLi
                  row.valid_until.isoformat(), row.prescription_number) for row in rows]
         story.append(_table(("Patient", "Artikelnr", "Benämning", "Förp./uttag", "Uttag kvar", "Giltig t.o.m.",
                              "Förskrivning"), body,
-                            (40 * mm, 15 * mm, 47 * mm, 13 * mm, 16 * mm, 21 * mm, 22 * mm), styles))
-    return _document(story, header, "Aktiva rader per enhet")
+                            (40 * mm, 17 * mm, 46 * mm, 13 * mm, 16 * mm, 21 * mm, 24 * mm), styles))
+    return _document(story, header, "Aktiva rader per enhet", f"{unit_name} ({customer_number})")
 
 
 def render_runbook_sheets(sheets: Sequence[RunbookSheet], header: KitHeader) -> bytes:
@@ -350,14 +353,16 @@ def render_runbook_sheets(sheets: Sequence[RunbookSheet], header: KitHeader) -> 
     for index, sheet in enumerate(sheets):
         if index:
             story.append(PageBreak())
-        steps = [(title, role, deadline, record) for title, role, deadline, record in sheet.steps]
-        story += [
+        # A long runbook is shrunk to fit: the kit promises one sheet per scenario.
+        story.append(KeepInFrame(FRAME_WIDTH, FRAME_HEIGHT, mode="shrink", content=[
             Paragraph(escape(sheet.title), styles["h1"]),
             Paragraph(escape(sheet.summary), styles["body"]),
-            Paragraph(f"Källa: {escape(sheet.source)}. Tiderna räknas från störningens början.", styles["small"]),
+            Paragraph(f"Källa: {escape(sheet.source)}. Tiderna räknas från {escape(sheet.timed_from)}.",
+                      styles["small"]),
             Spacer(1, 2 * mm),
-            _table(("Steg", "Roll", "Senast", "Registrera"), steps, (76 * mm, 32 * mm, 20 * mm, 49 * mm), styles),
-            KeepTogether([Paragraph("Att säga till den som ringer", styles["h2"]),
-                          *[Paragraph(f"• {escape(text)}", styles["body"]) for text in sheet.callers]]),
-        ]
+            _table(("Steg", "Roll", "Senast", "Registrera"), sheet.steps, (72 * mm, 36 * mm, 20 * mm, 49 * mm),
+                   styles),
+            Paragraph("Att säga till den som ringer", styles["h2"]),
+            *[Paragraph(f"• {escape(text)}", styles["body"]) for text in sheet.callers],
+        ]))
     return _document(story, header, "Checklistor")

@@ -200,3 +200,24 @@ def due_at(base: datetime | None, deadline: timedelta | None) -> datetime | None
     if base is None or deadline is None:
         return None
     return base + deadline
+
+
+# --- Drills -----------------------------------------------------------------------------------
+
+# Stored statuses (reserve_drills.status) and the states a drill is shown in.
+DRILL_RUNNING, DRILL_FINISHED, DRILL_FAILED = "running", "finished", "failed"
+DRILL_QUEUED, DRILL_ABANDONED = "queued", "abandoned"
+DRILL_STATE_LABELS = {DRILL_QUEUED: "Startar", DRILL_RUNNING: "Pågår", DRILL_FINISHED: "Klar",
+                      DRILL_FAILED: "Misslyckades", DRILL_ABANDONED: "Avbruten"}
+# A drill process writes a sign of life after every step; its slowest step (migrating the sandbox
+# store, bounded at two minutes) stays well inside this. Silence beyond it: the process is gone.
+DRILL_SILENCE_LIMIT = timedelta(minutes=5)
+
+
+def drill_state(*, status: str, claimed: bool, last_sign_of_life: datetime, now: datetime) -> str:
+    """Return the state a drill is shown in: a running drill whose process fell silent is abandoned."""
+    if status != DRILL_RUNNING:
+        return status
+    if now - last_sign_of_life > DRILL_SILENCE_LIMIT:
+        return DRILL_ABANDONED
+    return DRILL_RUNNING if claimed else DRILL_QUEUED
