@@ -8,12 +8,14 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 DEMO_PATIENTS ?= 2000
 MAIN_SERVER_PORT ?= 5001
 MAIN_SERVER_DB ?= instance/reference_main_server.sqlite3
+# Real time until `make clock-advance BY=4h` (or `flask clock advance 4h`) writes it; see app/clock.py.
+CLOCK_FILE ?= $(CURDIR)/instance/clock.json
 export FLASK_APP := app
 
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install migrate run test test-sqlite test-postgres bench-seed clean demo-outage
+.PHONY: install migrate run test test-sqlite test-postgres bench-seed clean demo-outage clock-advance
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +39,20 @@ run: migrate
 	$(BIN)/flask seed-demo-stock
 	mkdir -p instance
 	export REFERENCE_TARGET_URL=http://$(HOST):$(PORT)/health STATUS_PUBLIC_BASE_URL=http://$(HOST):$(PORT) \
-	       MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT); \
+	       APP_BASE_URL=http://$(HOST):$(PORT) \
+	       MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT) APP_CLOCK_FILE=$(CLOCK_FILE); \
 	$(BIN)/python -m sync.reference_server --host 127.0.0.1 --port $(MAIN_SERVER_PORT) --db $(MAIN_SERVER_DB) & main=$$!; \
 	$(BIN)/flask monitor & monitor=$$!; \
 	trap 'kill $$monitor $$main 2>/dev/null; wait $$monitor $$main' EXIT INT TERM; \
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py 'app.wsgi:app'
+
+# The outage day on SQLite in instance/demo-outage/ with an accelerated clock; exit 0 when nothing is missing.
+demo-outage: migrate
+	$(BIN)/python -m app.demo.outage_day
+
+# Jump the clock of a running `make run` ahead, e.g. `make clock-advance BY=4h1m`; `flask clock reset` undoes it.
+clock-advance: install
+	APP_CLOCK_FILE=$(CLOCK_FILE) $(BIN)/flask clock advance $(BY)
 
 # The whole suite on the embedded SQLite store, then again on PostgreSQL.
 # A pytest exit status of 5 (no tests collected) fails like any other.

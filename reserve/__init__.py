@@ -6,6 +6,8 @@ from pathlib import Path
 from flask import Flask
 
 RUNBOOK_DIR = Path(__file__).resolve().parent.parent / "runbooks"
+# Config keys a deployment (or a demo installation, app.demo.stack) may set from the environment.
+ENVIRONMENT_KEYS = ("RESERVE_CHECKLIST_SECONDS", "RESERVE_DRILL_DIR")
 
 
 def init_app(app: Flask) -> None:
@@ -13,12 +15,15 @@ def init_app(app: Flask) -> None:
 
     A broken runbook stops the app here, naming the file and line.
     """
+    from app.config import apply_environment
     from app.web import register_banner_provider
     from reserve import api, cli, models, navigation, state, tasks, views  # noqa: F401 - models: for Alembic
     from reserve.runbooks import load_runbooks
     from status import readmodel
     from status.tasks import register_jobs
 
+    if not app.testing:
+        apply_environment(app.config, ENVIRONMENT_KEYS)
     directory = Path(app.config.get("RESERVE_RUNBOOK_DIR") or RUNBOOK_DIR)
     app.extensions["reserve.runbooks"] = load_runbooks(directory)
     app.register_blueprint(views.bp)

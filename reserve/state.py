@@ -47,7 +47,7 @@ def current_state() -> ReserveState | None:
 
 def main_server_out(state: ReserveState | None) -> bool:
     """Return whether the main server is out (or the reserve routine still holds after it came back)."""
-    return state is not None and (state.active or state.outage_ongoing)
+    return state is not None and state.scenario.main_server_down and (state.active or state.outage_ongoing)
 
 
 def last_main_server_answer() -> datetime | None:
@@ -113,6 +113,8 @@ def banners() -> list[dict]:
     banner = dict(base[0])
     banner["text"] = f"{since} Prognos: {prognosis_text(state, now)} {todo}".strip()
     banner["kind"] = "reserve" if state.active else "outage"
+    if not main_server_out(state):
+        return [banner]  # e.g. a telephony disruption: the main server answers, the data is current
     as_of_text = local_text(as_of) if as_of else "okänt"
     reach = ("Huvudsystemet kan inte nås." if state.outage_ongoing
              else "Huvudsystemet svarar igen; efterregistreringen pågår.")

@@ -30,6 +30,11 @@ class Scenario(str, Enum):
         return SCENARIO_TRACKS[self]
 
     @property
+    def main_server_down(self) -> bool:
+        """Whether this scenario means the main server cannot be reached (the local store is all there is)."""
+        return self in (Scenario.FULL_REGIONAL_OUTAGE, Scenario.MAIN_SERVER_OUTAGE)
+
+    @property
     def guide(self) -> ScenarioGuide:
         return GUIDES[self]
 

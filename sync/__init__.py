@@ -16,16 +16,17 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
-    """Register the sync tables, pages, `flask sync` commands and the status page's progress."""
+    """Register the sync tables, pages, JSON API, `flask sync` commands and the status page's progress."""
     from reserve.state import register_data_as_of_source
     from status.tasks import Job, register_jobs
     from sync import models  # noqa: F401 - the sync tables, for Alembic and the app
-    from sync import progress, pull, settings, tasks, views
+    from sync import api, progress, pull, settings, tasks, views
     from sync.cli import sync_cli
 
     if not app.testing:
         settings.apply_environment(app.config)
     app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
     app.cli.add_command(sync_cli)
     # The public status page shows back-registration progress (numbers only) through this hook.
     app.extensions["status_sync_progress"] = progress.public_progress

@@ -14,7 +14,7 @@ from datetime import datetime
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
-from app.auth.roles import Role
+from app.auth.roles import Permission
 from app.clock import utcnow
 from app.errors import DomainError, Forbidden, ValidationFailed
 from app.extensions import db
@@ -40,7 +40,7 @@ def register_local_cancel(app: Flask, kind: str, handler: LocalCancel) -> None:
 def resolve(actor: User, key: str, action: str, note: str | None, now: datetime | None = None) -> OutboxItem:
     """Resolve a conflict; return the item that now carries the registration (the new one when sent anew)."""
     now = now or utcnow()
-    if not actor.has_role(Role.HMS_STAFF):
+    if not actor.can(Permission.REVIEW_SYNC):
         raise Forbidden("Bara Hjälpmedelsservice löser konflikter.")
     if action not in RESOLUTION_LABELS:
         raise ValidationFailed.single("action", "Välj hur konflikten ska lösas.")

@@ -23,10 +23,11 @@ from app.extensions import db
 from app.models import User
 from status.models import Incident
 from status.scenarios import Scenario
-from sync.client import MainServer, TransportError
+from sync.client import HttpMainServer, MainServer, TransportError
 from sync.models import OutboxItem, SyncAudit
 from sync.balance import OUTCOME_LABELS, OUTSTANDING, Balance, ChainLink, balance, chain_outcome
 from sync.rules import ACKED, CHANNEL_LABELS, KIND_LABELS, STATE_LABELS
+from sync.settings import current_settings
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,12 @@ def build(incident_id: int, *, server: MainServer | None = None, now: datetime |
                   started_at=incident.started_at, resolved_at=incident.resolved_at, generated_at=now or utcnow(),
                   lines=tuple(lines), balance=balance(line.outcome for line in lines), verified=verified,
                   verify_error=verify_error)
+
+
+def build_checked(incident_id: int) -> Report:
+    """Return the incident's reconciliation with its registered items checked at the main server (/have)."""
+    with HttpMainServer(current_settings()) as client:
+        return build(incident_id, server=client)
 
 
 def _chain(root: OutboxItem, by_key: dict[str, OutboxItem]) -> list[OutboxItem]:

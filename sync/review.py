@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.auth.roles import Role
+from app.auth.roles import Permission, Role
 from app.clock import utcnow
 from app.errors import DomainError, Forbidden, ValidationFailed
 from app.extensions import db
@@ -40,7 +40,7 @@ def may_review(actor: User, kind: str) -> bool:
 
 
 def may_handle_errors(actor: User) -> bool:
-    return actor.has_role(Role.HMS_STAFF)
+    return actor.can(Permission.REVIEW_SYNC)
 
 
 def note_for(note: str | None, *, required: bool) -> str | None:

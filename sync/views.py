@@ -6,21 +6,20 @@ an item's page shows its payload (which may name a patient) and is logged as a r
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import TypeVar
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.accesslog.services import AccessAction, record_patient_access
-from app.auth.roles import Role
+from app.auth.guard import permission_required
+from app.auth.roles import Permission, Role
 from app.clock import utcnow
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.models import Patient
-from app.web.tables import Column, TableState, paginate_query
-from sync import conflicts, outbox, progress, reconciliation, review
+from app.web.tables import Page
+from sync import conflicts, outbox, progress, queries, reconciliation, review
 from sync.client import HttpMainServer, TransportError
 from sync.forms import ApproveForm, NoteForm, ResolveForm, edit_form
 from sync.models import OutboxItem, SyncAttempt, SyncRun
@@ -33,49 +32,13 @@ from sync.settings import current_settings
 bp = Blueprint("sync", __name__, url_prefix="/efterregistrering", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
-F = TypeVar("F", bound=Callable)
-STAFF = (Role.HMS_STAFF,)
-REPORT_READERS = (Role.HMS_STAFF, Role.IT_STAFF, Role.ADMIN)  # the report holds no personal data
-
-
-def roles_required(*roles: Role) -> Callable[[F], F]:
-    """Refuse the view with 403 unless the user has one of the roles."""
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                abort(401)
-            if not current_user.roles & set(roles):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorator
-
 
 def _reviewer_roles() -> set[Role]:
     return {Role(r) for roles in current_settings().review.values() for r in roles} | {Role.HMS_STAFF}
 
 
-COLUMNS = (
-    Column("created_at", "Registrerad", OutboxItem.created_at),
-    Column("kind", "Typ", OutboxItem.kind),
-    Column("channel", "Kanal", OutboxItem.channel),
-    Column("state", "Läge", OutboxItem.state),
-    Column("attempts", "Försök", OutboxItem.attempts),
-    Column("reason", "Orsak"),
-    Column("open", ""),
-)
-
-
-def _queue(states: tuple[str, ...], kinds: tuple[str, ...] | None = None):  # noqa: ANN202
-    query = select(OutboxItem).where(OutboxItem.state.in_(states))
-    if kinds is not None:
-        query = query.where(OutboxItem.kind.in_(kinds))
-    state = TableState.from_args(request.args, COLUMNS, default_sort="created_at")
-    return paginate_query(query, COLUMNS, state, tie_breaker=OutboxItem.id)
+def _queue(states: tuple[str, ...], kinds: tuple[str, ...] | None = None) -> Page:
+    return queries.items_page(request.args, states, kinds)
 
 
 def _labels() -> dict:
@@ -84,13 +47,13 @@ def _labels() -> dict:
 
 
 @bp.get("/")
-@roles_required(*REPORT_READERS)
+@permission_required(Permission.READ_SYNC_REPORTS)  # progress and runs: no personal data
 def index():
     now = utcnow()
     data = progress.public_progress(now)
     runs = list(db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(10)))
     return render_template("sync/index.html", progress=data, runs=runs, labels=_labels(),
-                           is_staff=current_user.has_role(Role.HMS_STAFF),
+                           is_staff=current_user.can(Permission.REVIEW_SYNC),
                            breadcrumbs=[("Efterregistrering", None)])
 
 
@@ -107,7 +70,7 @@ def review_queue():
 
 
 @bp.get("/konflikter")
-@roles_required(*STAFF)
+@permission_required(Permission.REVIEW_SYNC)
 def conflict_queue():
     return render_template("sync/queue.html", page=_queue((CONFLICT,)), title="Konflikter", labels=_labels(),
                            intro="Huvudservern har redan något som motsäger posten. Jämför versionerna och välj lösning.",
@@ -115,7 +78,7 @@ def conflict_queue():
 
 
 @bp.get("/fel")
-@roles_required(*STAFF)
+@permission_required(Permission.REVIEW_SYNC)
 def error_queue():
     return render_template("sync/queue.html", page=_queue((DEAD, BLOCKED)), title="Fel och blockerade",
                            labels=_labels(),
@@ -125,7 +88,8 @@ def error_queue():
 
 
 def _may_open(item: OutboxItem) -> bool:
-    return current_user.has_role(Role.HMS_STAFF) or (item.state == REVIEW and review.may_review(current_user, item.kind))
+    return current_user.can(Permission.REVIEW_SYNC) or (item.state == REVIEW
+                                                        and review.may_review(current_user, item.kind))
 
 
 def _log_patient_read(item: OutboxItem) -> None:
@@ -178,7 +142,7 @@ def _render_item(key: str, code: int = 200, **forms):
         "can_review": item.state == REVIEW and review.may_review(current_user, item.kind),
         "can_edit": item.requires_review and editable(item.state, item.attempts, item.uncertain)
         and item.state != CONFLICT and (item.state != REVIEW or review.may_review(current_user, item.kind)),
-        "is_staff": current_user.has_role(Role.HMS_STAFF),
+        "is_staff": current_user.can(Permission.REVIEW_SYNC),
         "approve_form": forms.get("approve_form") or ApproveForm(formdata=None),
         "note_form": forms.get("note_form") or NoteForm(formdata=None),
         "resolve_form": forms.get("resolve_form") or ResolveForm(formdata=None),
@@ -235,7 +199,7 @@ def cancel(key: str):
 
 
 @bp.post("/post/<key>/forsok-igen")
-@roles_required(*STAFF)
+@permission_required(Permission.REVIEW_SYNC)
 def retry(key: str):
     form = NoteForm()
 
@@ -261,7 +225,7 @@ def edit(key: str):
 
 
 @bp.post("/post/<key>/los")
-@roles_required(*STAFF)
+@permission_required(Permission.REVIEW_SYNC)
 def resolve(key: str):
     form = ResolveForm()
 
@@ -276,7 +240,7 @@ def resolve(key: str):
 # --- Reconciliation ---------------------------------------------------------------------------------
 
 @bp.get("/avstamning")
-@roles_required(*REPORT_READERS)
+@permission_required(Permission.READ_SYNC_REPORTS)
 def reconciliation_index():
     return render_template("sync/reconciliation_index.html", incidents=reconciliation.incidents_with_items(),
                            breadcrumbs=[("Efterregistrering", url_for("sync.index")), ("Avstämning", None)])
@@ -284,13 +248,12 @@ def reconciliation_index():
 
 def _report(incident_id: int) -> reconciliation.Report:
     if request.args.get("kontrollera") == "1":
-        with HttpMainServer(current_settings()) as client:
-            return reconciliation.build(incident_id, server=client)
+        return reconciliation.build_checked(incident_id)
     return reconciliation.build(incident_id)
 
 
 @bp.get("/avstamning/<int:incident_id>")
-@roles_required(*REPORT_READERS)
+@permission_required(Permission.READ_SYNC_REPORTS)
 def reconciliation_report(incident_id: int):
     report = _report(incident_id)
     return render_template("sync/reconciliation.html", report=report, summary=reconciliation.summary(report),
@@ -300,7 +263,7 @@ def reconciliation_report(incident_id: int):
 
 
 @bp.get("/avstamning/<int:incident_id>.csv")
-@roles_required(*REPORT_READERS)
+@permission_required(Permission.READ_SYNC_REPORTS)
 def reconciliation_csv(incident_id: int):
     body = reconciliation.to_csv(_report(incident_id)).encode("utf-8-sig")  # BOM: Excel reads å ä ö right
     response = current_app.response_class(body, mimetype="text/csv")
@@ -309,7 +272,7 @@ def reconciliation_csv(incident_id: int):
 
 
 @bp.get("/avstamning/<int:incident_id>.pdf")
-@roles_required(*REPORT_READERS)
+@permission_required(Permission.READ_SYNC_REPORTS)
 def reconciliation_pdf(incident_id: int):
     response = current_app.response_class(reconciliation.to_pdf(_report(incident_id)), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="avstamning-{incident_id}.pdf"'

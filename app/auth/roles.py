@@ -47,6 +47,9 @@ class Permission(str, Enum):
     MOVE_STOCK = "move_stock"
     READ_ORDERS = "read_orders"
     SEND_MESSAGES = "send_messages"
+    REVIEW_SYNC = "review_sync"  # back-registration: the item lists, conflicts and refused items
+    APPROVE_SYNC_ITEMS = "approve_sync_items"  # approve or cancel items waiting for review
+    READ_SYNC_REPORTS = "read_sync_reports"  # back-registration progress and reconciliation (no personal data)
 
 
 _PATIENT_WORKERS = {Role.PRESCRIBER, Role.CUSTOMER_SERVICE, Role.HMS_STAFF, Role.TECHNICIAN}
@@ -78,6 +81,12 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.READ_ORDERS: frozenset({Role.PRESCRIBER, Role.CUSTOMER_SERVICE, Role.HMS_STAFF, Role.TECHNICIAN}),
     # Messages to My page come from the business owner and the service staff (seed 000).
     Permission.SEND_MESSAGES: frozenset({Role.ADMIN, Role.CUSTOMER_SERVICE, Role.HMS_STAFF}),
+    # Efterregistrering (seed 004): Hjälpmedelsservice follow every item back to the main server.
+    Permission.REVIEW_SYNC: frozenset({Role.HMS_STAFF}),
+    # Which kinds each role may approve is configured (SYNC_REVIEW, sync.review.may_review); the
+    # payloads may name patients, so only roles that work with patients can be configured at all.
+    Permission.APPROVE_SYNC_ITEMS: frozenset(_PATIENT_WORKERS),
+    Permission.READ_SYNC_REPORTS: frozenset({Role.HMS_STAFF, Role.IT_STAFF, Role.ADMIN}),
 }
 
 

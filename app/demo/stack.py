@@ -33,7 +33,7 @@ FAST_SETTINGS = {
     "STATUS_CUSTOMER_SERVICE_OPEN": '{"weekdays": []}',
     "SYNC_CONNECT_TIMEOUT": "0.5", "SYNC_READ_TIMEOUT": "5", "SYNC_BREAKER_COOLDOWN_SECONDS": "1",
     "SYNC_BREAKER_COOLDOWN_CAP_SECONDS": "2", "SYNC_BACKOFF_BASE_SECONDS": "0.2", "SYNC_BACKOFF_CAP_SECONDS": "1",
-    "SYNC_LEASE_SECONDS": "86400",
+    "SYNC_LEASE_SECONDS": "86400", "RESERVE_CHECKLIST_SECONDS": "1",
 }
 
 
@@ -95,6 +95,7 @@ class Stack:
             "STATUS_MONITOR_LOCK_KEY": str(self.web_port),  # stacks sharing a PostgreSQL never share the lock
             "SECRET_KEY": "demo-stack", CLOCK_FILE_VARIABLE: str(self.clock_file), "MAIN_SERVER_URL": self.main_url,
             "REFERENCE_TARGET_URL": f"{self.web_url}/health", "STATUS_PUBLIC_BASE_URL": self.web_url,
+            "APP_BASE_URL": self.web_url,
             "HOST": "127.0.0.1", "PORT": str(self.web_port), "PYTHONUNBUFFERED": "1",
         })
         env.update(self.extra_env)

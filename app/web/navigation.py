@@ -24,6 +24,7 @@ TABS = (
     Tab("Patient", "patients.search", Permission.READ_PATIENTS, sections=("prescribing",)),
     Tab("Produkt", "products.search", Permission.READ_PRODUCTS),
     Tab("Min sida", "mypage.index", Permission.USE_MY_PAGE, sections=("messages", "withdrawals", "orders")),
+    Tab("Efterregistrering", "sync.index", Permission.REVIEW_SYNC),
     Tab("Status", "status.page", None),
     Tab("Administration", "admin.index", Permission.MANAGE_USERS, sections=("access_admin",)),
 )

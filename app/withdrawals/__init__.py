@@ -7,11 +7,14 @@ from app.withdrawals import models  # noqa: F401 - the tables, for Alembic and t
 
 
 def init_app(app: Flask) -> None:
-    """Register the pages, the API, My page's and the patient overview's template globals, and the CLI."""
+    """Register the pages, the API, My page's and the patient overview's template globals, the CLI, and the
+    applier of the withdrawal statuses pulled from the main server."""
     from app.withdrawals.api import bp as api_bp
     from app.withdrawals.cli import seed_demo_stock_command
     from app.withdrawals.order_views import bp as orders_bp
+    from app.withdrawals.services import apply_main_server_status
     from app.withdrawals.views import TEMPLATE_GLOBALS, bp
+    from sync.pull import register_withdrawal_status_applier
 
     app.register_blueprint(bp)
     app.register_blueprint(orders_bp)
@@ -19,3 +22,5 @@ def init_app(app: Flask) -> None:
     for function in TEMPLATE_GLOBALS:
         app.add_template_global(function)
     app.cli.add_command(seed_demo_stock_command)
+    # A withdrawal delivered (or aborted) at the distributor reaches us through the main server's changes feed.
+    register_withdrawal_status_applier(app, apply_main_server_status)

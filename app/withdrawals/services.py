@@ -8,7 +8,7 @@ withdrawal, so packages left = withdrawals left × packages per withdrawal (see 
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import joinedload
@@ -106,11 +106,7 @@ def abort_withdrawal(actor: User, number: str) -> Withdrawal:
     begin_write()
     withdrawal = _move(digits, WithdrawalStatus.ABORTED, commit=False, aborted_at=utcnow(),
                        aborted_by_id=actor.id)
-    db.session.execute(
-        update(PrescriptionRow).where(PrescriptionRow.id == withdrawal.row_id)
-        .values(withdrawals_used=PrescriptionRow.withdrawals_used - 1)
-        .execution_options(synchronize_session=False)
-    )
+    _give_withdrawal_back(withdrawal.row_id)
     db.session.commit()
     return withdrawal
 
@@ -124,18 +120,60 @@ def deliver_withdrawal(actor: User, number: str) -> Withdrawal:
     now = utcnow()
     withdrawal = _move(digits, WithdrawalStatus.DELIVERED, commit=False, delivered_at=now,
                        delivered_by_id=actor.id)
+    _close_row_when_delivered(withdrawal.row_id, now)
+    db.session.commit()
+    return withdrawal
+
+
+def apply_main_server_status(u_number: str, status: str, changed_at: datetime | None) -> bool:
+    """Move a withdrawal to the status the main server reports, when that is a step forward; return whether it moved.
+
+    The applier of sync.pull's withdrawal statuses: it runs inside the pull's write transaction and
+    never commits. The same side effects as the local use cases (a delivery may close the row, an
+    abort gives the row its withdrawal back); the moment is the server's. Unknown U-numbers,
+    unknown statuses and steps backwards are passed over.
+    """
+    try:
+        digits, target = parse_u_number(u_number), WithdrawalStatus(status)
+    except ValueError:
+        return False
+    found = db.session.execute(select(Withdrawal.row_id, Withdrawal.status).where(Withdrawal.number == digits)).first()
+    if found is None or not can_move(WithdrawalStatus(found.status), target):
+        return False
+    at = changed_at or utcnow()
+    moment = {WithdrawalStatus.SENT: "sent_at", WithdrawalStatus.DELIVERED: "delivered_at",
+              WithdrawalStatus.ABORTED: "aborted_at"}[target]
+    moved = db.session.execute(
+        update(Withdrawal).where(Withdrawal.number == digits, Withdrawal.status == found.status)
+        .values(status=target.value, **{moment: at}).execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        return False
+    if target is WithdrawalStatus.DELIVERED:
+        _close_row_when_delivered(found.row_id, at)
+    elif target is WithdrawalStatus.ABORTED:
+        _give_withdrawal_back(found.row_id)
+    return True
+
+
+def _give_withdrawal_back(row_id: int) -> None:
+    db.session.execute(
+        update(PrescriptionRow).where(PrescriptionRow.id == row_id)
+        .values(withdrawals_used=PrescriptionRow.withdrawals_used - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _close_row_when_delivered(row_id: int, now: datetime) -> None:
+    """Close the row as Levererad when every withdrawal is taken and none is still on its way."""
     pending = exists().where(Withdrawal.row_id == PrescriptionRow.id,
                              Withdrawal.status.in_((WithdrawalStatus.NEW.value, WithdrawalStatus.SENT.value)))
-    # Every withdrawal taken and none still on its way: the row closes as Levererad.
     db.session.execute(
         update(PrescriptionRow)
-        .where(PrescriptionRow.id == withdrawal.row_id, PrescriptionRow.status == ROW_ACTIVE,
+        .where(PrescriptionRow.id == row_id, PrescriptionRow.status == ROW_ACTIVE,
                PrescriptionRow.withdrawals_used >= PrescriptionRow.withdrawals, ~pending)
         .values(status=ROW_DELIVERED, closed_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
-    return withdrawal
 
 
 def digits_of(number: str) -> int:

@@ -81,6 +81,7 @@ def _lines(payload: dict) -> list[dict]:
     lines = _field(payload, "lines", list)
     if not lines:
         raise Refused("lines", "minst en rad behövs")
+    articles = []
     for i, line in enumerate(lines):
         if not isinstance(line, dict):
             raise Refused(f"lines[{i}]", "raden ska vara ett objekt")
@@ -90,7 +91,32 @@ def _lines(payload: dict) -> list[dict]:
         quantity = line.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
             raise Refused(f"lines[{i}].quantity", "antal måste vara ett heltal större än noll")
+        articles.append(article.strip())
+    if len(set(articles)) != len(articles):
+        raise Refused("lines", "samma artikel förekommer två gånger")
     return lines
+
+
+def _warehouse(payload: dict, name: str, *, required: bool) -> None:
+    """A warehouse is named by its number (10, 101, 50301), as an integer or a string of digits."""
+    value = payload.get(name)
+    if value is None:
+        if required:
+            raise Refused(name, f"{name} saknas")
+        return
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+        raise Refused(name, "lagret anges med sitt nummer")
+
+
+def _recipient(payload: dict) -> None:
+    """The optional unit (customer number) and patient (personnummer) an order or delivery goes to."""
+    unit = payload.get("unit")
+    if unit is not None:
+        number = unit.get("customer_number") if isinstance(unit, dict) else None
+        if not isinstance(number, str) or not number.strip():
+            raise Refused("unit.customer_number", "enhetens kundnummer saknas")
+    if payload.get("patient") is not None:
+        _personnummer(payload)
 
 
 class Ids:
@@ -254,23 +280,20 @@ def apply_withdrawal(conn: sqlite3.Connection, ids: Ids, site: str, key: str, pa
     return Created(record_id)
 
 
-def _apply_lines(kind: str, extra: Callable[[dict], None] | None = None):
+def _apply_lines(kind: str, *, to_warehouse: bool = False):
+    """Orders, stock moves and outbound deliveries: lines, warehouses by number, an optional recipient."""
+
     def apply(conn: sqlite3.Connection, ids: Ids, site: str, key: str, payload: dict, now: str) -> Result:
         _lines(payload)
-        if extra:
-            extra(payload)
+        _warehouse(payload, "from_warehouse", required=False)
+        _warehouse(payload, "to_warehouse", required=to_warehouse)
+        _recipient(payload)
         number, conflict = _form_number(conn, kind, payload)
         if conflict:
             return conflict
         return Created(_insert_record(conn, ids, kind, site, key, payload, now, form_number=number))
 
     return apply
-
-
-def _stock_move_fields(payload: dict) -> None:
-    target = payload.get("to_warehouse")
-    if target is None or isinstance(target, bool) or not isinstance(target, int | str) or not str(target).strip():
-        raise Refused("to_warehouse", "mottagande lager saknas")
 
 
 def apply_work_order(conn: sqlite3.Connection, ids: Ids, site: str, key: str, payload: dict, now: str) -> Result:
@@ -288,7 +311,7 @@ APPLY: dict[str, Callable[..., Result]] = {
     "prescription_cancel": apply_prescription_cancel,
     "withdrawal": apply_withdrawal,
     "order": _apply_lines("order"),
-    "stock_move": _apply_lines("stock_move", _stock_move_fields),
+    "stock_move": _apply_lines("stock_move", to_warehouse=True),
     "outbound_delivery": _apply_lines("outbound_delivery"),
     "work_order": apply_work_order,
 }

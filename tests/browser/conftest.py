@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from aiosmtpd.controller import Controller
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect, sync_playwright
 
 from app.config import normalise_database_url
-from app.demo.stack import ROOT, Stack
+from app.demo.stack import ROOT, Stack, wait_until
 from tests.conftest import _postgres_schema
+from tests.smtp_server import Inbox, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 OUTPUT = ROOT / "test-output" / "browser"
@@ -54,13 +58,14 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium.close()
 
 
-def _start_stack(directory: Path, name: str) -> Iterator[Stack]:
+def _start_stack(directory: Path, name: str, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
     url = os.environ.get("TEST_DATABASE_URL")
+    extra_env = dict(extra_env or {})
     if url:
         with _postgres_schema(normalise_database_url(url), f"_{name}") as scoped:
-            yield from _run(Stack(directory, database_url=scoped))
+            yield from _run(Stack(directory, database_url=scoped, extra_env=extra_env))
     else:
-        yield from _run(Stack(directory))
+        yield from _run(Stack(directory, extra_env=extra_env))
 
 
 def _run(stack: Stack) -> Iterator[Stack]:
@@ -77,9 +82,13 @@ def _run(stack: Stack) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One running installation shared by the smaller browser tests (the main server stays up)."""
-    yield from _start_stack(tmp_path_factory.mktemp("browser-stack"), "browser")
+def stack(tmp_path_factory: pytest.TempPathFactory, mail_server: Controller) -> Iterator[Stack]:
+    """One running installation shared by the smaller browser tests (the main server stays up).
+
+    Its mail goes to `mail_server`, a real SMTP server on loopback (see the `inbox` fixture).
+    """
+    mail = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(mail_server.port)}
+    yield from _start_stack(tmp_path_factory.mktemp("browser-stack"), "browser", mail)
 
 
 @pytest.fixture
@@ -122,3 +131,83 @@ def assert_accessible(page: Page) -> None:
                      && !f.getAttribute('aria-labelledby'))
         .map(f => f.name || f.id || f.outerHTML.slice(0, 80))""")
     assert unlabelled == [], f"fields without a label on {page.url}: {unlabelled}"
+
+
+# --- Shared by the smaller browser tests: mail, CSRF tokens, a prescription of one's own ---------------
+
+
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[Controller]:
+    """A real SMTP server on loopback (aiosmtpd) that the shared stack sends its mail to."""
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def inbox(mail_server: Controller) -> Inbox:
+    """Every mail the shared stack has sent, from any test: look for your own recipient."""
+    return mail_server.handler
+
+
+def wait_for_mail(inbox: Inbox, address: str, subject: str = "", timeout: float = 15) -> EmailMessage:
+    """Return the first mail to `address` whose subject contains `subject`, waiting for it to arrive."""
+    def arrived() -> EmailMessage | None:
+        return next((m for m in inbox.to(address) if subject in str(m["Subject"])), None)
+
+    return wait_until(arrived, timeout, f"a mail to {address} about {subject!r}")
+
+
+def link_in(message: EmailMessage, path: str) -> str:
+    """Return the link in a plain-text mail whose path starts with `path`, as a path on the site.
+
+    Only the path: the access mails build their links on APP_BASE_URL, which app.demo.stack leaves at
+    its default (port 5000), not the installation's own address.
+    """
+    body = message.get_content()
+    match = re.search(rf"https?://[^/\s]+({re.escape(path)}\S*)", body)
+    assert match, f"no link to {path} in:\n{body}"
+    return match.group(1)
+
+
+def unique(text: str) -> str:
+    """Return the text with a random suffix, so what one test writes is never mistaken for another's."""
+    return f"{text}{uuid.uuid4().hex[:8]}"
+
+
+def column(table: Locator, index: int) -> list[str]:
+    """Return the texts of one column of a table's body, top to bottom."""
+    return table.locator("tbody tr").evaluate_all(f"rows => rows.map(r => r.cells[{index}].innerText.trim())")
+
+
+def csrf_token(page: Page) -> str:
+    """Return the page's CSRF token (the logout form carries one on every page)."""
+    return page.locator("input[name=csrf_token]").first.get_attribute("value") or ""
+
+
+PRESCRIBED_ARTICLE = "Deodorant för stomipåse"  # stoma: the demo prescriber has one unit for it, preselected
+
+
+def prescribe(page: Page, patient: int, packages: str = "2") -> str:
+    """As the logged-in prescriber, prescribe a stoma article to the n-th of her patients (0-based, first page)
+    through the UI; return the prescription number, with the patient's overview open."""
+    page.get_by_role("navigation", name="Flikar").get_by_role("link", name="Patient").click()
+    page.get_by_role("button", name="Sök", exact=True).click()
+    page.locator("#patienter tbody tr").nth(patient).get_by_role("link").click()
+    page.get_by_role("link", name="Ny förskrivning").click()
+    page.get_by_label("Stomi").check()
+    page.locator("#typ").get_by_role("button", name="Välj").click()
+    page.get_by_label("Artikelnummer eller del av benämning").fill(PRESCRIBED_ARTICLE)
+    page.get_by_role("button", name="Sök artikel").click()
+    page.locator("#artikel table tbody tr").first.get_by_role("link", name="Välj").click()
+    assert_accessible(page)
+    page.get_by_role("spinbutton", name="Förpackningar per uttag").fill(packages)
+    page.get_by_role("button", name="Lägg till rad").click()
+    page.get_by_role("button", name="Spara förskrivning").click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(re.compile(r"^Förskrivning \d{9}$"))
+    number = heading.inner_text().split()[-1]
+    page.locator("main dl.facts").get_by_role("link").click()  # the patient
+    expect(page.locator("#aktiva-rader tbody tr", has_text=number)).to_have_count(1)
+    return number

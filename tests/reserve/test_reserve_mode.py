@@ -49,6 +49,18 @@ def test_no_banner_and_no_data_as_of_in_normal_operation(ctx, world, client):
     assert "Uppgifter per" not in html and "Reservrutin gäller" not in html
 
 
+def test_a_reserve_routine_for_a_telephony_disruption_claims_no_outage_of_the_main_server(ctx, world, client):
+    services.set_telephony(world["it"].id, True, "Växeln är nere.", now=OUTAGE_START)
+    services.activate_reserve(world["it"].id, "Telefonin nere hela förmiddagen.",
+                              now=OUTAGE_START + timedelta(minutes=5))
+    db.session.commit()
+    login(client, "anna")
+    banners = banner_text(client.get("/").get_data(as_text=True))
+    assert "Reservrutin gäller." in banners and "telefoni" in banners.lower()
+    assert "Uppgifter per" not in banners and "Huvudsystemet kan inte nås" not in banners  # the data is current
+    assert banners.count('role="alert"') == 1
+
+
 def test_a_prescription_saved_during_the_outage_awaits_registration_in_overview_and_receipt(outage, world, client):
     login(client, "anna")
     response = client.post("/api/v1/prescriptions", headers=bearer(_token(client)), json={

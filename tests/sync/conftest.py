@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ from sqlalchemy import select
 from app.clock import utcnow
 from app.extensions import db
 from app.store import begin_write
+from status import incidents
+from status.scenarios import Scenario
+from status.settings import current_settings
 from sync.models import OutboxItem
 from sync.outbox import enqueue
 from sync.sender import Sender
@@ -303,3 +307,19 @@ def prescribe(world: dict, *articles, copied_from: dict | None = None):  # noqa:
 def reload(world: dict) -> dict:
     """Return the world's objects loaded in the current session (after a committed fixture detached them)."""
     return {name: db.session.get(type(obj), obj.id) for name, obj in world.items()}
+
+
+def incident_with_items(world: dict) -> tuple[int, list[OutboxItem]]:
+    """Open an outage incident; capture under it by phone, for review: three orders and a prescription."""
+    begin_write()
+    incident = incidents.open_incident(Scenario.MAIN_SERVER_OUTAGE, utcnow() - timedelta(hours=5), utcnow(),
+                                       current_settings())
+    db.session.commit()
+    begin_write()
+    made = [enqueue("order", payload_for("order", n), requires_review=True, channel="phone",
+                    created_by_id=world["kim"].id) for n in range(3)]
+    made.append(enqueue("prescription", payload_for("prescription", 9) | {
+        "patient": {"personnummer": world["patient"].personnummer}}, requires_review=True,
+        created_by_id=world["kim"].id))
+    db.session.commit()
+    return incident.id, made

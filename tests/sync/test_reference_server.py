@@ -103,6 +103,13 @@ def test_withdrawals_need_an_active_row_with_withdrawals_left_and_a_free_u_numbe
      "packages_per_withdrawal"),
     ("order", {"lines": [{"article": "1", "quantity": 0}]}, "lines[0].quantity"),
     ("stock_move", {"lines": [{"article": "1", "quantity": 1}]}, "to_warehouse"),
+    ("stock_move", {"lines": [{"article": "1", "quantity": 1}], "to_warehouse": "kommunlagret"}, "to_warehouse"),
+    ("order", {"lines": [{"article": "1", "quantity": 1}], "from_warehouse": True}, "from_warehouse"),
+    ("order", {"lines": [{"article": "1", "quantity": 1}], "unit": {"name": "VC Norr"}}, "unit.customer_number"),
+    ("order", {"lines": [{"article": "1", "quantity": 1}], "patient": {"personnummer": "19380412"}},
+     "patient.personnummer"),
+    ("outbound_delivery", {"lines": [{"article": "1", "quantity": 1}, {"article": "1", "quantity": 2}]}, "lines"),
+    ("outbound_delivery", {"lines": [{"quantity": 1}]}, "lines[0].article"),
     ("work_order", {"description": ""}, "description"),
     ("withdrawal", {"u_number": "U12", "patient": {"personnummer": "195001011234"}, "article": "1"}, "u_number"),
 ])

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -14,15 +13,12 @@ from app.clock import utcnow
 from app.extensions import db
 from app.models import AccessLogEntry
 from app.store import begin_write
-from status import incidents
-from status.scenarios import Scenario
-from status.settings import current_settings
 from sync import outbox
 from sync.models import OutboxItem
 from sync.rules import CANCELLED, PENDING
 from tests.conftest import csrf_token_from, login
 from tests.status.conftest import FreshClient
-from tests.sync.conftest import free_port, payload_for, prescribe
+from tests.sync.conftest import free_port, incident_with_items, prescribe
 
 
 @pytest.fixture
@@ -35,21 +31,6 @@ def _nobody_at_the_main_server(app, monkeypatch):
     monkeypatch.setitem(app.config, "MAIN_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setitem(app.config, "SYNC_CONNECT_TIMEOUT", 0.3)
     monkeypatch.setitem(app.config, "STATUS_PAGE_CACHE_SECONDS", 0)
-
-
-def incident_with_items(world) -> tuple[int, list[OutboxItem]]:
-    begin_write()
-    incident = incidents.open_incident(Scenario.MAIN_SERVER_OUTAGE, utcnow() - timedelta(hours=5), utcnow(),
-                                       current_settings())
-    db.session.commit()
-    begin_write()
-    made = [outbox.enqueue("order", payload_for("order", n), requires_review=True, channel="phone",
-                           created_by_id=world["kim"].id) for n in range(3)]
-    made.append(outbox.enqueue("prescription", payload_for("prescription", 9) | {
-        "patient": {"personnummer": world["patient"].personnummer}}, requires_review=True,
-        created_by_id=world["kim"].id))
-    db.session.commit()
-    return incident.id, made
 
 
 def post_form(client, page_url: str, action_url: str, data: dict):  # noqa: ANN201
@@ -68,6 +49,19 @@ def test_the_pages_are_for_hms_staff(client, world):
     for path in ("/efterregistrering/", "/efterregistrering/granska", "/efterregistrering/konflikter",
                  "/efterregistrering/fel", f"/efterregistrering/post/{made[0].key}"):
         assert client.get(path).status_code == 200, path
+
+
+def test_hms_staff_have_an_efterregistrering_tab_and_others_do_not(client, world):
+    tab = '<a href="/efterregistrering/"'
+    login(client, "hanna")
+    page = client.get("/efterregistrering/").get_data(as_text=True)
+    assert tab in page and 'aria-current="page" class="active">Efterregistrering<' in page
+    client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/").get_data(as_text=True))})
+    for username in ("karin", "kim", "ivar"):
+        login(client, username)
+        home = client.get("/").get_data(as_text=True)
+        assert tab not in home and "Min sida" in home, username
+        client.post("/logout", data={"csrf_token": csrf_token_from(home)})
 
 
 def test_it_staff_see_progress_and_the_report_but_no_items(client, world):

@@ -44,10 +44,11 @@ class World:
 @pytest.fixture
 def world(app) -> World:
     with app.app_context():
-        return _build_world()
+        return build_world()
 
 
-def _build_world() -> World:
+def build_world() -> World:
+    """Store the actors, units, warehouses, patient and row above (also used by tests/sync)."""
     north = factories.unit(name="Vårdcentralen Norr", payer_areas=("inkontinens", "nutrition"))
     eslov = factories.unit(name="Hemsjukvården Eslöv", payer_areas=("inkontinens",))
     south = factories.unit(name="Vårdcentralen Söder", payer_areas=("inkontinens",))
