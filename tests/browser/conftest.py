@@ -160,11 +160,7 @@ def wait_for_mail(inbox: Inbox, address: str, subject: str = "", timeout: float 
 
 
 def link_in(message: EmailMessage, path: str) -> str:
-    """Return the link in a plain-text mail whose path starts with `path`, as a path on the site.
-
-    Only the path: the access mails build their links on APP_BASE_URL, which app.demo.stack leaves at
-    its default (port 5000), not the installation's own address.
-    """
+    """Return the link in a plain-text mail whose path starts with `path`, as a path on the site."""
     body = message.get_content()
     match = re.search(rf"https?://[^/\s]+({re.escape(path)}\S*)", body)
     assert match, f"no link to {path} in:\n{body}"

@@ -6,6 +6,7 @@ shared simulated clock of app.demo.stack.
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 from collections import Counter
@@ -13,11 +14,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from app.demo.stack import FAST_SETTINGS, Stack, wait_until
-from tests.browser.conftest import _start_stack, assert_accessible, log_in
+from tests.browser.conftest import _start_stack, assert_accessible, log_in, wait_for_mail
 
 ARTICLES = (("Byxskydd Extra stl M, Vila", "3", "19"),  # 3 st/day × 90 days / 14 st per package → 19
             ("Byxskydd Extra stl L, Vila", "2,5", "14"))  # 2.5 × 90 / 16 → 14
@@ -26,9 +28,17 @@ PRESCRIBING_UNIT = "Vårdcentralen Norra Fäladen (410215)"  # one of the prescr
 MUNICIPAL_UNIT = "Hemsjukvården Lund (420107)"  # has a municipal stock
 
 
+SYSTEM_OWNER = "sa@region.example"
+ESCALATION = {"system_owner": SYSTEM_OWNER, "system_owner_manager": "sa-chef@region.example",
+              "servicedesk": "servicedesk@region.example", "supplier": "support@leverantor.example"}
+
+
 @pytest.fixture(scope="module")
-def outage_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from _start_stack(tmp_path_factory.mktemp("outage-day"), "outage")
+def outage_stack(tmp_path_factory: pytest.TempPathFactory, mail_server: Controller) -> Iterator[Stack]:
+    """An installation of its own; escalation mail goes to the loopback SMTP server, the SA is off duty."""
+    settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(mail_server.port),
+                "STATUS_ESCALATION_RECIPIENTS": json.dumps(ESCALATION), "STATUS_ON_DUTY": '{"weekdays": []}'}
+    yield from _start_stack(tmp_path_factory.mktemp("outage-day"), "outage", settings)
 
 
 def detection_bound_seconds() -> float:
@@ -94,7 +104,7 @@ def capture(page: Page, slug: str, channel: str, **fields: str) -> Page:
     return page
 
 
-def test_the_outage_day(outage_stack: Stack, new_page) -> None:  # noqa: ANN001
+def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: ANN001
     stack = outage_stack
 
     # Morning: a prescriber prescribes two articles and prints the receipt.
@@ -112,7 +122,8 @@ def test_the_outage_day(outage_stack: Stack, new_page) -> None:  # noqa: ANN001
     incident = wait_until(lambda: stack.status()["incidents"], 30, "the outage on the status page", every=0.25)[0]
     detected = time.monotonic() - killed
     print(f"outage on the status page {detected:.1f} s after the kill (bound {detection_bound_seconds():.1f} s)")
-    assert detected <= detection_bound_seconds() + 2  # + polling
+    # + one monitor tick (probes are started by it) and slack for a loaded 2-core machine
+    assert detected <= detection_bound_seconds() + float(FAST_SETTINGS["STATUS_TICK_SECONDS"]) + 3
     public.reload()
     expect(public.locator("main")).to_contain_text(incident["title"])
     assert stack.status()["reserve"]["applies"] is False
@@ -131,8 +142,13 @@ def test_the_outage_day(outage_stack: Stack, new_page) -> None:  # noqa: ANN001
     expect(agent.get_by_role("alert").filter(has_text="Reservrutin")).to_be_visible()
     agent.goto("/reserv/")
     agent.locator("#checklistor a").first.click()
-    automatic = agent.locator("tbody tr").filter(has_text=re.compile(r"\bsystem, "))
-    assert automatic.count() >= 2, agent.locator("main").inner_text()
+    ticked_by_system = agent.locator("tbody tr").filter(has_text=re.compile(r"\bsystem, ")).all_inner_texts()
+    for step in ("Anmäl driftstörningen till systemansvarig", "SA är inte i tjänst: kontakta enhetschef",
+                 "SA är inte i tjänst: skapa en incident hos Servicedesk", "Kontakta systemleverantören",
+                 "Aktivera reservrutin", "Publicera att reservrutin gäller"):
+        assert any(step in row for row in ticked_by_system), (step, ticked_by_system)
+    notice = wait_for_mail(inbox, SYSTEM_OWNER)
+    assert personnummer not in str(notice["Subject"]) + notice.get_content()
 
     # Customer service captures a phoned-in acute prescription and a stock move.
     capture(agent, "forskrivning", "Telefon", **{
