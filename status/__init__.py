@@ -5,9 +5,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the status pages, the status API, `flask monitor` and the outage / reserve banner."""
+    """Register the status pages (with the /status.json fast path), the status API, `flask monitor` and the
+    outage / reserve banner."""
     from app.web import register_banner_provider
-    from status import api, manage, readmodel, settings, views  # noqa: F401 - manage adds routes to views.bp
+    from status import api, manage, readmodel, settings, views, wsgi  # noqa: F401 - manage adds routes to views.bp
     from status.scheduler import monitor_command
     from status.timefmt import local_iso, local_text
 
@@ -19,3 +20,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_text, "stockholm")
     app.add_template_filter(local_iso, "atom_time")
     register_banner_provider(app, readmodel.banners)
+    wsgi.init_app(app)

@@ -4,15 +4,20 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 
 _KEY = "status_public_cache"
 
 
 def get() -> Any | None:
     """Return the cached value while it is fresh, else None."""
-    ttl = float(current_app.config.get("STATUS_PAGE_CACHE_SECONDS") or 0)
-    cached = current_app.extensions.get(_KEY)
+    return peek(current_app)
+
+
+def peek(app: Flask) -> Any | None:
+    """Return the app's cached value while it is fresh, else None; needs no application context."""
+    ttl = float(app.config.get("STATUS_PAGE_CACHE_SECONDS") or 0)
+    cached = app.extensions.get(_KEY)
     if ttl > 0 and cached is not None and time.monotonic() - cached[0] < ttl:
         return cached[1]
     return None

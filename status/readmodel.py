@@ -6,9 +6,10 @@ texts IT staff published for everyone. The structure is cached per process for a
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -34,16 +35,31 @@ STATE_LABELS = {
 WINDOWS = {"last_24h": timedelta(hours=24), "last_7d": timedelta(days=7), "last_30d": timedelta(days=30)}
 
 
+class RenderedStatus(NamedTuple):
+    """The public status, its JSON encoding and that encoding's entity tag (unquoted)."""
+
+    status: dict
+    body: bytes
+    etag: str
+
+
 def public_status(now: datetime) -> tuple[dict, bytes]:
     """Return the public status and its JSON encoding, from the cache while it is fresh."""
+    rendered = rendered_status(now)
+    return rendered.status, rendered.body
+
+
+def rendered_status(now: datetime) -> RenderedStatus:
+    """Return the public status rendered once per cache interval (STATUS_PAGE_CACHE_SECONDS) per process."""
     cached = cache.get()
     if cached is not None:
         return cached
     status = build_public_status(now)
     db.session.commit()  # end the read transaction at once
     encoded = json.dumps(jsonable(status), ensure_ascii=False, separators=(",", ":")).encode()
-    cache.put((status, encoded))
-    return status, encoded
+    rendered = RenderedStatus(status, encoded, hashlib.blake2b(encoded, digest_size=16).hexdigest())
+    cache.put(rendered)
+    return rendered
 
 
 def jsonable(value: Any) -> Any:

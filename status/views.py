@@ -32,9 +32,13 @@ def page():
 @bp.get("/status.json")
 @public
 def json_status():
-    _, body = readmodel.public_status(utcnow())
-    response = current_app.response_class(body, mimetype="application/json")
+    # status.wsgi answers the same request from these bytes and headers while the cache is fresh.
+    rendered = readmodel.rendered_status(utcnow())
+    response = current_app.response_class(rendered.body, mimetype="application/json")
     response.headers["Cache-Control"] = "public, max-age=5"
+    response.set_etag(rendered.etag)
+    if request.if_none_match.contains(rendered.etag):
+        response.status_code = 304  # werkzeug drops the body and the entity headers
     return response
 
 
