@@ -168,6 +168,20 @@ def _number_block(canvas: Canvas, number: str, title: str) -> float:
     return top - 38 * mm
 
 
+def _sign_off(canvas: Canvas, y: float, labels: tuple[str, str, str], notes: Sequence[str]) -> None:
+    """A form's last row of three signature fields, with its grey instructions underneath."""
+    third = (RIGHT - LEFT) / 3 - 4 * mm
+    for index, label in enumerate(labels):
+        _line_field(canvas, y, label, third, LEFT + index * (third + 6 * mm))
+    canvas.setFont(FONT, 8)
+    canvas.setFillColor(GREY)
+    text = canvas.beginText(LEFT, y - 12 * mm)
+    for line in notes:
+        text.textLine(line)
+    canvas.drawText(text)
+    canvas.setFillColor(colors.black)
+
+
 def _order_form(canvas: Canvas, number: str, header: KitHeader) -> None:
     _stamp(canvas, header, "Beställningsblankett")
     y = _number_block(canvas, number, "Beställning under driftstörning")
@@ -190,23 +204,13 @@ def _order_form(canvas: Canvas, number: str, header: KitHeader) -> None:
     y -= 9 * mm
     canvas.line(LEFT, y, RIGHT, y)
     y -= 16 * mm
-    third = (RIGHT - LEFT) / 3 - 4 * mm
-    _line_field(canvas, y, "Mottaget av", third)
-    _line_field(canvas, y, "Datum och klockslag", third, LEFT + third + 6 * mm)
-    _line_field(canvas, y, "Efterregistrerad (datum, signatur)", third, LEFT + 2 * third + 12 * mm)
-    canvas.setFont(FONT, 8)
-    canvas.setFillColor(GREY)
-    text = canvas.beginText(LEFT, y - 12 * mm)
-    for line in (
+    _sign_off(canvas, y, ("Mottaget av", "Datum och klockslag", "Efterregistrerad (datum, signatur)"), (
         "Lagerflytt och lagerpåfyllnad prioriteras alltid. En beställning får bara mejlas om den saknar "
         "personuppgifter",
         "(t.ex. lagerflytt eller utrustning till ett boende). Allt som gäller en patient ska ringas in till "
         "Kundservice.",
         "Blanketten lämnas till Hjälpmedelsservice som efterregistrerar beställningen så snart systemet fungerar igen.",
-    ):
-        text.textLine(line)
-    canvas.drawText(text)
-    canvas.setFillColor(colors.black)
+    ))
 
 
 def _work_order_form(canvas: Canvas, number: str, header: KitHeader, types: Sequence[str]) -> None:
@@ -227,21 +231,11 @@ def _work_order_form(canvas: Canvas, number: str, header: KitHeader, types: Sequ
         y -= 9 * mm
         canvas.line(LEFT, y, RIGHT, y)
     y -= 16 * mm
-    third = (RIGHT - LEFT) / 3 - 4 * mm
-    _line_field(canvas, y, "Utfört datum och tid", third)
-    _line_field(canvas, y, "Signatur tekniker", third, LEFT + third + 6 * mm)
-    _line_field(canvas, y, "Efterregistrerad (datum, signatur)", third, LEFT + 2 * third + 12 * mm)
-    canvas.setFont(FONT, 8)
-    canvas.setFillColor(GREY)
-    text = canvas.beginText(LEFT, y - 12 * mm)
-    for line in (
+    _sign_off(canvas, y, ("Utfört datum och tid", "Signatur tekniker", "Efterregistrerad (datum, signatur)"), (
         "Skriv arbetsordern på blanketten och lämna den till ansvarig tekniker. Arbetsordrar läggs in i efterhand av",
         "ansvarig förskrivare; på Hjälpmedelsservice av driftsledare eller efter överenskommelse av ansvarig tekniker.",
         "Har fel arbetsordertyp valts makuleras arbetsordern och en ny skrivs.",
-    ):
-        text.textLine(line)
-    canvas.drawText(text)
-    canvas.setFillColor(colors.black)
+    ))
 
 
 def _forms(numbers: Sequence[str], header: KitHeader, title: str, draw) -> bytes:  # noqa: ANN001
