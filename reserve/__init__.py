@@ -18,9 +18,11 @@ def init_app(app: Flask) -> None:
     from app.config import apply_environment
     from app.web import register_banner_provider
     from reserve import api, cli, models, navigation, state, tasks, views  # noqa: F401 - models: for Alembic
+    from reserve.registrations import refresh as note_registrations
     from reserve.runbooks import load_runbooks
     from status import readmodel
     from status.tasks import register_jobs
+    from sync.sender import register_ack_listener
 
     if not app.testing:
         apply_environment(app.config, ENVIRONMENT_KEYS)
@@ -37,3 +39,4 @@ def init_app(app: Flask) -> None:
     navigation.init_app(app)
     app.add_template_global(state.awaiting_registration_ids, "awaiting_registration")
     register_jobs(app, tasks.jobs(app))
+    register_ack_listener(app, note_registrations)  # a captured item shows "registered" as soon as it is

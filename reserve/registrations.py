@@ -3,8 +3,8 @@
 The sync engine keeps each outbox item's fate; this module reads it through the engine's
 public trace (`sync.outbox.traces_for`) and notes, on the captured item or the prescription's
 "awaiting registration" mark, when it was registered and the main server's id. It runs with
-the checklist job and before the reserve pages read, so no hook in the sender is needed; the
-sync engine may also call reserve.hooks.mark_*_registered directly when it acknowledges.
+the checklist job, before the reserve pages read, and after every batch the sync engine's sender
+had acknowledged (sync.sender.register_ack_listener), so the sync engine needs to know nothing of it.
 """
 from __future__ import annotations
 

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask import Flask, current_app, has_app_context
+
 from app.clock import utcnow
 from app.extensions import db
 from app.store import begin_write
@@ -35,6 +37,28 @@ from sync.settings import SyncSettings
 log = logging.getLogger("sync.sender")
 
 Clock = Callable[[], datetime]
+AckListener = Callable[[datetime], object]
+_ACK_LISTENERS = "sync.ack_listeners"
+
+
+def register_ack_listener(app: Flask, listener: AckListener) -> None:
+    """Have `listener(now)` called after each batch the main server acknowledged any of, once it is committed.
+
+    How other packages (reserve: the captured items' "registered") learn of registrations at once,
+    without the sync engine knowing them. A failing listener is logged and never stops sending.
+    """
+    app.extensions.setdefault(_ACK_LISTENERS, []).append(listener)
+
+
+def _notify_acked(now: datetime) -> None:
+    if not has_app_context():
+        return
+    for listener in current_app.extensions.get(_ACK_LISTENERS, ()):
+        try:
+            listener(now)
+        except Exception:  # noqa: BLE001 - the registrations are safe; the listener catches up later
+            log.exception("sync: an acknowledgement listener failed")
+            db.session.rollback()
 
 
 def new_worker_id() -> str:
@@ -188,6 +212,8 @@ class Sender:
         tally = claims.apply_outcomes(batch, outcomes, [str(r.get("status")) for r in results], self.worker,
                                       self.clock(), self.settings.backoff, report.run_id, self.rng)
         report.registered += tally.get("acked", 0)
+        if tally.get("acked"):
+            _notify_acked(self.clock())
         report.conflicts += tally.get("conflict", 0)
         report.dead += tally.get("dead", 0)
         report.retried += tally.get("pending", 0)

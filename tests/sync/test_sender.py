@@ -52,6 +52,28 @@ def test_everything_captured_is_registered_once_with_the_servers_ids(sync_app, m
     assert integrity_ok(sync_app)
 
 
+def test_acknowledgement_listeners_hear_of_each_acknowledged_batch_after_its_commit(sync_app, main_server,
+                                                                                   monkeypatch):
+    from reserve.registrations import refresh
+    from sync.sender import register_ack_listener
+
+    assert refresh in sync_app.extensions["sync.ack_listeners"]  # reserve marks captured items registered
+    monkeypatch.setitem(sync_app.config, "SYNC_BATCH_SIZE", 10)
+    heard = []
+
+    def listener(now):  # noqa: ANN001, ANN202
+        heard.append(db.session.scalar(select(func.count()).where(OutboxItem.state == "acked")))
+
+    def failing(now):  # noqa: ANN001, ANN202
+        raise RuntimeError("a listener's own trouble")
+
+    register_ack_listener(sync_app, failing)
+    register_ack_listener(sync_app, listener)
+    capture(sync_app, 25)
+    report = run(sync_app)
+    assert report.registered == 25 and heard == [10, 20, 25]  # each batch already committed when heard
+
+
 def test_stock_moves_go_first_then_orders_prescriptions_and_work_orders(sync_app, main_server, monkeypatch):
     monkeypatch.setitem(sync_app.config, "SYNC_BATCH_SIZE", 7)
     capture(sync_app, 40, kinds=("work_order", "prescription", "order", "stock_move"))
