@@ -131,4 +131,4 @@ def test_gunicorn_logs_every_request_but_the_answered_status_json_polls(monkeypa
     for method, path, code in requests:
         logger.access(SimpleNamespace(status_code=code), SimpleNamespace(method=method, path=path), {}, None)
     assert logged == requests[2:]
-    assert settings["logger_class"] is settings["AccessLogger"] and settings["worker_class"] == "sync"
+    assert settings["logger_class"] is settings["AccessLogger"] and settings["worker_class"] == "gthread"
