@@ -18,39 +18,32 @@ schema public (everything in it is lost). --reuse takes a SQLite file or a datab
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import random
-import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import requests
-from sqlalchemy import Engine, create_engine, event, func, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, create_engine, func, insert, select, text
 
 # Run as a script, Python puts bench/ on the path, not the project root that holds `app`.
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import harness  # noqa: E402
 from app.clock import local_today  # noqa: E402
 from app.config import normalise_database_url  # noqa: E402
 from app.demo.seed import DEFAULT_SEED  # noqa: E402
 from app.models import Article, Patient, Prescription, PrescriptionRow, UnitPayer, User  # noqa: E402
 from app.models.users import user_product_areas, user_units  # noqa: E402
 from app.prescribing.quantity import prescription_expires_on  # noqa: E402
+from prescribing_profile import diagnose  # noqa: E402
+from stores import seeded_store, store_location, store_size  # noqa: E402
 
 TARGETS_MS = {"search": 20.0, "overview": 40.0, "receipt": 50.0}  # p95, from the performance issue
 SECRET_KEY = "prescribing-bench"
@@ -58,98 +51,20 @@ FIRST_NUMBER = 300_000_000  # far above the live series (100000001…), so numbe
 HISTORY_DAYS = 548  # prescriptions spread over the last 18 months
 PERIOD_DAYS, WITHDRAWALS = 90, 4
 CANCELLED_SHARE = 0.08
-DISTURBED_CORES = 0.15  # CPU used by other processes during a phase above which its figures are suspect
 PATIENTS, PRESCRIPTIONS, ROWS = Patient.__table__, Prescription.__table__, PrescriptionRow.__table__
 
 
 # ---------------------------------------------------------------- store
 
 
-@dataclass(frozen=True)
-class Store:
-    url: str
-    sqlite_file: Path | None
-    build: bool
-
-
-@contextmanager
-def store_location(args: argparse.Namespace, work: Path) -> Iterator[Store]:
-    """Yield the store to measure; remove a store this run created unless --keep."""
-    if args.reuse:
-        url = args.reuse if "://" in args.reuse else f"sqlite:///{Path(args.reuse).resolve()}"
-        yield Store(url, _sqlite_file(url), build=False)
-        return
-    if args.database_url:
-        yield Store(args.database_url, _sqlite_file(args.database_url), build=True)
-        return
-    if args.directory:
-        directory = Path(args.directory).resolve()
-    else:  # the work directory is always removed, so a kept store needs one of its own
-        directory = Path(tempfile.mkdtemp(prefix="prescribing-bench-store-")) if args.keep else work
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "bench.sqlite3"
-    if path.exists():
-        sys.exit(f"{path} exists; pass it with --reuse, or remove it")
-    try:
-        yield Store(f"sqlite:///{path}", path, build=True)
-    finally:
-        if args.keep:
-            print(f"store kept: {path}  (measure again with --reuse {path})")
-        else:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-def _sqlite_file(url: str) -> Path | None:
-    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
-
-
-def store_size(store: Store) -> str:
-    """Return the SQLite file's size (with its WAL), or a note for other stores."""
-    if store.sqlite_file is None:
-        return "n/a (not SQLite)"
-    main = store.sqlite_file.stat().st_size
-    wal = Path(f"{store.sqlite_file}-wal")
-    wal_size = wal.stat().st_size if wal.exists() else 0
-    return f"{main / 2**20:,.0f} MiB (+ WAL {wal_size / 2**20:,.0f} MiB)"
-
-
-def reset_postgres_schema(url: str) -> None:
-    engine = create_engine(normalise_database_url(url))
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def build_store(url: str, patients: int, seed: int, chunk_rows: int) -> None:
     """Migrate the store, seed the demo data and N patients, then bulk-insert prescriptions."""
-    os.environ["DATABASE_URL"] = url
-    os.environ["SECRET_KEY"] = SECRET_KEY  # keeps the bench from touching instance/secret_key
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from app.demo.seed import seed_demo
-    from app.extensions import db
-
-    app = create_app()
-    with app.app_context():
-        upgrade()
-        started = time.perf_counter()
-        report = seed_demo(patients, seed, on_progress=_print_progress)
-        db.session.remove()
-        print(f"seed_demo: {report.patients:,} patients, {report.articles:,} articles in {report.seconds:.1f} s")
+    with seeded_store(url, SECRET_KEY, patients, seed) as (engine, started):
         rows_started = time.perf_counter()
-        made, rows = insert_prescriptions(db.engine, random.Random(f"{seed}:prescriptions"), local_today(), chunk_rows)
+        made, rows = insert_prescriptions(engine, random.Random(f"{seed}:prescriptions"), local_today(), chunk_rows)
         finished = time.perf_counter()
         print(f"prescriptions: {made:,}, rows: {rows:,} in {finished - rows_started:.1f} s "
               f"({rows / (finished - rows_started):,.0f} rows/s); store built in {finished - started:.1f} s")
-        db.engine.dispose()
-
-
-def _print_progress(done: int, total: int) -> None:
-    if done % 250_000 == 0 or done == total:
-        print(f"  {done:>9,} / {total:,} patients", flush=True)
 
 
 @dataclass(frozen=True)
@@ -293,354 +208,26 @@ def _random_values(connection, id_column, value_column, count: int, rng: random.
     return rng.choices(values, k=count) if len(values) < count else values
 
 
-# ---------------------------------------------------------------- server
-
-
-@dataclass(frozen=True)
-class Server:
-    base_url: str
-    pid: int
-    log: Path
-
-    def worker_pids(self) -> list[int]:
-        return [int(p) for p in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()]
-
-
-@contextmanager
-def running_server(url: str, workers: int, log: Path) -> Iterator[Server]:
-    """Start gunicorn on a free loopback port; always stop it."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "HOST": "127.0.0.1", "PORT": str(port), "SECRET_KEY": SECRET_KEY,
-           "WEB_WORKERS": str(workers)}
-    command = [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py", "app.wsgi:app"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        server = Server(f"http://127.0.0.1:{port}", process.pid, log)
-        _wait_until_ready(server, process, workers)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until_ready(server: Server, process: subprocess.Popen, workers: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"gunicorn exited with {process.returncode}:\n{server.log.read_text()[-3000:]}")
-        try:
-            if requests.get(f"{server.base_url}/health", timeout=5).ok and len(server.worker_pids()) == workers:
-                return
-        except requests.RequestException:  # not listening yet, or a worker still booting
-            pass
-        time.sleep(0.2)
-    sys.exit(f"gunicorn did not answer /health within {timeout:.0f} s")
-
-
-def fetch_token(base_url: str) -> str:
-    response = requests.post(f"{base_url}/api/v1/tokens", json={"username": "prescriber", "password": "demo"},
-                             timeout=30)
-    response.raise_for_status()
-    return response.json()["token"]
-
-
 # ---------------------------------------------------------------- measuring
 
 
-class Client:
-    """GET with a bearer token, one requests.Session per thread."""
-
-    def __init__(self, base_url: str, token: str):
-        self._base_url, self._token = base_url, token
-        self._local = threading.local()
-
-    def get(self, path: str) -> tuple[float, bool]:
-        """Return the latency in ms and whether the answer was a 200."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {self._token}"
-        started = time.perf_counter()
-        response = session.get(self._base_url + path, timeout=60)
-        _ = response.content
-        return (time.perf_counter() - started) * 1000, response.status_code == 200
-
-
-@dataclass
-class Measurement:
-    phase: Phase
-    concurrency: int
-    latencies_ms: list[float]
-    seconds: float
-    errors: int
-    server_ms: list[int]
-    peak_rss_mb: float
-    cores: dict[str, float]  # CPU used during the phase, in cores: workers, client, other processes
-
-    def percentile(self, p: float, values: list[float] | None = None) -> float:
-        ordered = sorted(self.latencies_ms if values is None else values)
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
-
-    @property
-    def per_second(self) -> float:
-        return len(self.latencies_ms) / self.seconds
-
-    @property
-    def passed(self) -> bool:
-        return self.errors == 0 and self.percentile(95) <= TARGETS_MS[self.phase.target]
-
-
-def measure(server: Server, client: Client, phase: Phase, paths: list[str], concurrency: int) -> Measurement:
-    """Send the paths with `concurrency` threads; return latencies, server-side times and peak worker RSS."""
-    workers = server.worker_pids()
-    for pid in workers:  # "5" resets VmHWM, so the peak belongs to this phase alone
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-    log_offset = server.log.stat().st_size
-    groups = {"workers": [server.pid, *workers], "client": [os.getpid()]}
-    cpu_before = _cpu_ticks(groups)
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(client.get, paths))
-    seconds = time.perf_counter() - started
-    cpu_after = _cpu_ticks(groups)
-    cores = {name: (cpu_after[name] - cpu_before[name]) / os.sysconf("SC_CLK_TCK") / seconds for name in cpu_after}
-    cores["other"] = max(0.0, cores.pop("machine") - cores["workers"] - cores["client"])
-    time.sleep(0.3)  # let gunicorn's access-log lines land
-    return Measurement(phase, concurrency, [ms for ms, _ in results], seconds, sum(not ok for _, ok in results),
-                       _server_times(server.log, log_offset), max(_peak_rss_mb(pid) for pid in workers), cores)
-
-
-def _cpu_ticks(groups: dict[str, list[int]]) -> dict[str, int]:
-    """Return the CPU ticks used so far by each group of processes, and by the whole machine."""
-    ticks = {}
-    for name, pids in groups.items():
-        # utime and stime are fields 14 and 15; the command name before them may contain spaces.
-        stats = [Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split() for pid in pids]
-        ticks[name] = sum(int(f[11]) + int(f[12]) for f in stats)
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    ticks["machine"] = user + nice + system + irq + softirq + steal
-    return ticks
-
-
-def _server_times(log: Path, offset: int) -> list[int]:
-    """Return the request times gunicorn logged (%(M)s, whole ms) after `offset`."""
-    with log.open("rb") as f:
-        f.seek(offset)
-        return [int(ms) for ms in re.findall(rb'" 200 \S+ (\d+)ms$', f.read(), re.MULTILINE)]
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def measure_all(server: Server, token: str, phases: list[Phase], args: argparse.Namespace,
-                repeat_if_disturbed: bool) -> list[Measurement]:
+def measure_all(server: harness.Server, token: str, phases: list[Phase], args: argparse.Namespace,
+                repeat_if_disturbed: bool) -> list[harness.Measurement]:
     """Measure every phase at every concurrency; repeat a measurement other processes disturbed."""
-    client = Client(server.base_url, token)
-    levels = sorted(set(args.concurrency))
-    results = []
-    for phase in phases:
-        warmup, rest = phase.paths[:args.warmup], phase.paths[args.warmup:]
-        with ThreadPoolExecutor(max_workers=max(2, args.workers)) as pool:  # warm every worker
-            list(pool.map(client.get, warmup))
-        for i, level in enumerate(levels):
-            for attempt in range(1 + args.retries):
-                result = measure(server, client, phase, rest[i * args.requests:(i + 1) * args.requests], level)
-                print_measurement(result)
-                if not repeat_if_disturbed or result.cores["other"] <= DISTURBED_CORES or attempt == args.retries:
-                    break
-                print(f"{'':<19} ^ disturbed by other processes; measuring again")
-            results.append(result)
-    return results
+    client = harness.Client(server.base_url, token)
+    plan = harness.Plan.from_args(args)
+    retries = args.retries if repeat_if_disturbed else 0
+    return [m for phase in phases for m in harness.measure_phase(
+        server, client, phase.name, TARGETS_MS[phase.target], phase.paths, plan, print_measurement, retries)]
 
 
-def print_measurement(m: Measurement) -> None:
-    server = [float(ms) for ms in m.server_ms]
+def print_measurement(m: harness.Measurement) -> None:
     errors = f"  ERRORS {m.errors}" if m.errors else ""
-    print(f"{m.phase.name:<14} c={m.concurrency}  n={len(m.latencies_ms):<4} p50 {m.percentile(50):6.1f}  "
-          f"p95 {m.percentile(95):6.1f}  p99 {m.percentile(99):6.1f} ms  (server p50 {m.percentile(50, server):3.0f}"
-          f"  p95 {m.percentile(95, server):3.0f} ms)  {m.per_second:6.1f} req/s{errors}")
+    print(f"{m.name:<14} c={m.concurrency}  n={len(m.latencies_ms):<4} p50 {m.percentile(50):6.1f}  "
+          f"p95 {m.percentile(95):6.1f}  p99 {m.percentile(99):6.1f} ms  (server p50 {m.percentile(50, m.server_ms):3.0f}"
+          f"  p95 {m.percentile(95, m.server_ms):3.0f} ms)  {m.per_second:6.1f} req/s{errors}")
     print(f"{'':<19} worker peak RSS {m.peak_rss_mb:4.0f} MB; CPU cores used: workers {m.cores['workers']:.2f}, "
           f"client {m.cores['client']:.2f}, other processes {m.cores['other']:.2f}", flush=True)
-
-
-def print_verdicts(results: list[Measurement]) -> None:
-    print("\ntargets (p95 through HTTP, 2 gunicorn workers):")
-    for m in results:
-        verdict = "PASS" if m.passed else "FAIL"
-        print(f"  {verdict}  {m.phase.name:<14} c={m.concurrency}: p95 {m.percentile(95):6.1f} ms "
-              f"(target ≤ {TARGETS_MS[m.phase.target]:.0f} ms){'' if not m.errors else f', {m.errors} errors'}")
-    disturbed = max(m.cores["other"] for m in results)
-    if disturbed > DISTURBED_CORES:
-        print(f"  NOTE: other processes used up to {disturbed:.2f} of the 2 cores during a phase (the database "
-              "server's own work counts here on PostgreSQL); on SQLite, rerun on a quiet machine before "
-              "trusting these figures")
-
-
-# ---------------------------------------------------------------- in-process diagnosis
-
-# Functions timed in-process (module, attribute): the access-log write is begin_write + insert + commit.
-TIMED = {
-    "access-log write": (("app.patients.services", "record_patient_access"),
-                         ("app.prescribing.printing", "record_patient_access")),
-    "PDF render": (("app.prescribing.printing", "render_prescription_receipt"),),
-}
-
-
-@dataclass
-class Profile:
-    request_ms: list[float] = field(default_factory=list)
-    statements: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    functions: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    first_seen: dict[str, tuple[str, object]] = field(default_factory=dict)
-    lock_held_ms: list[float] = field(default_factory=list)  # BEGIN IMMEDIATE until its COMMIT returned
-    lock_started: float | None = None
-    # After the write commits, every ORM object of the request is expired: what does the rest cost?
-    committed_at: float | None = None
-    after_commit_ms: list[float] = field(default_factory=list)
-    after_commit_statements: int = 0
-
-
-def statement_label(statement: str) -> str:
-    """Return a short name for an SQL statement: verb, first table, and count(*) when counting."""
-    flat = " ".join(statement.split())
-    verb = flat.split(" ", 1)[0].upper()
-    if verb not in ("SELECT", "INSERT", "UPDATE", "DELETE"):
-        return flat[:40]
-    table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", flat)
-    kind = " count(*)" if "count(*)" in flat[:40] else ""
-    return f"{verb}{kind} {table.group(1) if table else '?'}"
-
-
-@contextmanager
-def profiling(engine: Engine, profile: Profile) -> Iterator[None]:
-    """Time every SQL statement and the TIMED functions while the block runs."""
-    def before(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        conn.info.setdefault("bench_started", []).append(time.perf_counter())
-        if statement.startswith("BEGIN IMMEDIATE"):
-            profile.lock_started = time.perf_counter()
-
-    def committed(session) -> None:  # noqa: ANN001
-        if profile.lock_started is not None:
-            profile.committed_at = time.perf_counter()
-            profile.lock_held_ms.append((profile.committed_at - profile.lock_started) * 1000)
-            profile.lock_started = None
-
-    def after(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        label = statement_label(statement)
-        profile.statements[label].append((time.perf_counter() - conn.info["bench_started"].pop()) * 1000)
-        profile.first_seen.setdefault(label, (statement, parameters))
-        profile.after_commit_statements += profile.committed_at is not None
-
-    event.listen(engine, "before_cursor_execute", before)
-    event.listen(engine, "after_cursor_execute", after)
-    event.listen(Session, "after_commit", committed)
-    originals = []
-    for label, targets in TIMED.items():
-        for module_name, name in targets:
-            module = importlib.import_module(module_name)
-            originals.append((module, name, getattr(module, name)))
-            setattr(module, name, _timed(getattr(module, name), profile.functions[label]))
-    try:
-        yield
-    finally:
-        for module, name, original in originals:
-            setattr(module, name, original)
-        event.remove(engine, "before_cursor_execute", before)
-        event.remove(engine, "after_cursor_execute", after)
-        event.remove(Session, "after_commit", committed)
-
-
-def _timed(function: Callable, sink: list[float]) -> Callable:
-    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        started = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            sink.append((time.perf_counter() - started) * 1000)
-    return wrapper
-
-
-def diagnose(url: str, token: str, phases: list[Phase], count: int, results: list[Measurement]) -> None:
-    """Replay each phase in-process and print where the time goes and the query plans."""
-    os.environ["DATABASE_URL"] = url
-    os.environ["SECRET_KEY"] = SECRET_KEY
-    from app import create_app
-    from app.extensions import db
-
-    app = create_app()
-    client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
-    print(f"\nin-process profile ({count} requests per phase, one thread, no HTTP; same store):")
-    with app.app_context():
-        engine = db.engine
-    for phase in phases:
-        profile = Profile()
-        for path in phase.paths[:10]:  # warm this process
-            client.get(path, headers=headers)
-        with profiling(engine, profile):
-            for path in phase.paths[:count]:
-                profile.committed_at = None
-                started = time.perf_counter()
-                assert client.get(path, headers=headers).status_code == 200, path
-                finished = time.perf_counter()
-                profile.request_ms.append((finished - started) * 1000)
-                if profile.committed_at is not None:
-                    profile.after_commit_ms.append((finished - profile.committed_at) * 1000)
-        peak = max((m.per_second for m in results if m.phase is phase), default=0.0)
-        print_profile(phase, profile, peak)
-        print_plans(engine, profile)
-
-
-def print_profile(phase: Phase, profile: Profile, peak_per_second: float) -> None:
-    n = len(profile.request_ms)
-    total = sum(profile.request_ms) / n
-    ordered = sorted(profile.request_ms)
-    print(f"\n  {phase.name}: mean {total:.2f} ms/request, p95 {ordered[int(0.95 * (n - 1))]:.2f} ms")
-    if profile.lock_held_ms:
-        held = sum(profile.lock_held_ms) / n
-        # Utilisation of the one write lock at the best HTTP throughput measured: how often a
-        # second worker would find it taken and wait (busy timeout) for the access-log insert.
-        print(f"    write lock held (BEGIN IMMEDIATE…COMMIT) {held:5.2f} ms/request; at {peak_per_second:.0f} req/s "
-              f"the lock is busy {held * peak_per_second / 1000:4.1%} of the time")
-        after = sum(profile.after_commit_ms) / n
-        print(f"    after that COMMIT (expired objects reloaded, response built) {after:5.2f} ms/request "
-              f"({after / total:4.0%}), {profile.after_commit_statements / n:.1f} SQL statements")
-    for label, times in profile.functions.items():
-        if times:
-            share = sum(times) / n
-            print(f"    {label:<32} {share:7.2f} ms/request ({share / total:4.0%})")
-    for label, times in sorted(profile.statements.items(), key=lambda item: -sum(item[1])):
-        share = sum(times) / n
-        print(f"    SQL {label:<28} {share:7.2f} ms/request ({share / total:4.0%}), {len(times) / n:.1f} calls")
-
-
-def print_plans(engine: Engine, profile: Profile) -> None:
-    """Print the query plans of the two SELECTs that took the most time."""
-    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-    selects = [label for label in profile.statements if label.startswith("SELECT")]
-    slowest = sorted(selects, key=lambda label: -sum(profile.statements[label]))[:2]
-    with engine.connect() as c:
-        for label in slowest:
-            statement, parameters = profile.first_seen[label]
-            plan = c.exec_driver_sql(explain + statement, parameters).all()
-            print(f"    plan of {label} ({' '.join(statement.split())[:90]}…):")
-            for row in plan:
-                print(f"      {row[-1]}")
 
 
 # ---------------------------------------------------------------- main
@@ -669,25 +256,24 @@ def _parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = _parse_args()
-    if args.reset_schema:
-        if not (args.database_url or "").startswith(("postgresql", "postgres")):
-            sys.exit("--reset-schema is for PostgreSQL URLs given with --database-url only")
-        reset_postgres_schema(args.database_url)
     work = Path(tempfile.mkdtemp(prefix="prescribing-bench-"))
     try:
-        with store_location(args, work) as store:
+        with store_location(args, work, "prescribing-bench") as store:
             if store.build:
                 build_store(store.url, args.patients, args.seed, args.chunk_rows)
             print(f"store: {store.url} — size {store_size(store)}")
-            count = args.warmup + len(set(args.concurrency)) * args.requests
-            phases = draw_phases(store.url, count, random.Random(args.seed))
-            with running_server(store.url, args.workers, work / "gunicorn.log") as server:
-                token = fetch_token(server.base_url)
+            phases = draw_phases(store.url, harness.Plan.from_args(args).paths_needed, random.Random(args.seed))
+            env = {**os.environ, "DATABASE_URL": store.url, "SECRET_KEY": SECRET_KEY}
+            with harness.gunicorn(env, work / "gunicorn.log", workers=args.workers) as server:
+                token = harness.token_for(server.base_url, "prescriber")
                 print(f"\ngunicorn {args.workers} workers at {server.base_url}; latencies client-side, ms")
                 results = measure_all(server, token, phases, args, repeat_if_disturbed=store.sqlite_file is not None)
-            print_verdicts(results)
+            harness.print_verdicts(results, f"\ntargets (p95 through HTTP, {args.workers} gunicorn workers):", 14)
             if args.profile_requests:
-                diagnose(store.url, token, phases, args.profile_requests, results)
+                peaks = {phase.name: max((m.per_second for m in results if m.name == phase.name), default=0.0)
+                         for phase in phases}
+                diagnose(store.url, SECRET_KEY, token, {phase.name: phase.paths for phase in phases},
+                         args.profile_requests, peaks)
             print(f"\nstore size after the run: {store_size(store)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -20,6 +20,8 @@ from pathlib import Path
 # Run as a script, Python puts bench/ on the path, not the project root that holds `app`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stores import reset_postgres_schema  # noqa: E402
+
 
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -30,18 +32,6 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--reset-schema", action="store_true",
                         help="PostgreSQL only: drop and recreate schema public first")
     return parser.parse_args()
-
-
-def _reset_postgres_schema(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    from app.config import normalise_database_url
-
-    engine = create_engine(normalise_database_url(url))
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def _peak_memory_mb() -> float:
@@ -88,7 +78,7 @@ def main() -> None:
         if args.reset_schema:
             if not args.database_url.startswith(("postgresql", "postgres")):
                 sys.exit("--reset-schema is for PostgreSQL URLs only")
-            _reset_postgres_schema(args.database_url)
+            reset_postgres_schema(args.database_url)
         run(args.patients, args.database_url, args.seed)
         return
     with tempfile.TemporaryDirectory(prefix="seed-bench-") as directory:

@@ -27,33 +27,25 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import json
 import os
 import random
 import selectors
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+import harness  # noqa: E402
+from status_detection import detection_report  # noqa: E402
 
 
 # --- Store ---------------------------------------------------------------------------------
@@ -140,39 +132,13 @@ def require_wrk() -> str:
     return wrk
 
 
-def _cpu_ticks(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total
-
-
-def _busy_ticks() -> int:
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    return user + nice + system + irq + softirq + steal
-
-
-def _tree(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return [pid] + [int(child) for child in children.read_text().split()] if children.exists() else [pid]
-
-
-def measure(server_pid: int, load: Callable[[], tuple[dict, float]]) -> dict:
+def measure(server: harness.Server, load: Callable[[], tuple[dict, float]]) -> dict:
     """Run `load` (it returns its figures and the client's CPU seconds) and add what the server, the client
     and everything else on the machine used: cores, and the server's CPU time per request."""
-    tick = os.sysconf("SC_CLK_TCK")
-    server = _tree(server_pid)
-    server0, busy0, wall0 = _cpu_ticks(server), _busy_ticks(), time.monotonic()
-    figures, client_cpu = load()
-    wall = time.monotonic() - wall0
-    server_cpu = (_cpu_ticks(server) - server0) / tick
-    other = (_busy_ticks() - busy0) / tick - server_cpu - client_cpu
-    return {**figures, "server": server_cpu / wall, "client": client_cpu / wall, "other": max(other, 0) / wall,
-            "cpu_us": server_cpu / max(figures["n"], 1) * 1e6}
+    with harness.CpuMeter({"server": server.pids()}) as cpu:
+        figures, client_cpu = load()
+    return {**figures, "server": cpu.cores("server"), "client": client_cpu / cpu.seconds,
+            "other": cpu.other_cores(client_cpu), "cpu_us": cpu.used["server"] / max(figures["n"], 1) * 1e6}
 
 
 def wrk_closed_loop(wrk: str, script: Path, url: str, connections: int, duration: int,
@@ -277,13 +243,9 @@ def paced(port: int, path: str, clients: int, rate: float, duration: int) -> tup
         if poller.sock is not None:
             close(poller)
     ms = sorted(x * 1000 for x in latencies) or [0.0]
-    figures = {"n": len(latencies), "rate": len(latencies) / elapsed, "p50": _percentile(ms, 50),
-               "p95": _percentile(ms, 95), "p99": _percentile(ms, 99), "max": ms[-1], "errors": errors}
+    figures = {"n": len(latencies), "rate": len(latencies) / elapsed, "p50": harness.percentile(ms, 50),
+               "p95": harness.percentile(ms, 95), "p99": harness.percentile(ms, 99), "max": ms[-1], "errors": errors}
     return figures, time.process_time() - cpu0
-
-
-def _percentile(ordered: list[float], percent: float) -> float:
-    return ordered[min(int(len(ordered) * percent / 100), len(ordered) - 1)]
 
 
 def summary(label: str, r: dict, client: str) -> str:
@@ -293,127 +255,14 @@ def summary(label: str, r: dict, client: str) -> str:
             f"{r['server']:.2f} {client} {r['client']:.2f} other {r['other']:.2f}{errors}")
 
 
-# --- Processes -----------------------------------------------------------------------------
-
-@contextmanager
-def process(args: list[str], env: dict, log: Path):
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wait_until(condition, timeout: float, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except OSError:
-            pass
-        time.sleep(step)
-    return False
-
-
-def get_json(port: int, path: str) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-        return json.loads(response.read())
-
-
-class FakeMainServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, port: int) -> None:
-        self.hang = threading.Event()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(handler) -> None:  # noqa: N805
-                if self.hang.is_set():
-                    time.sleep(30)
-                    return
-                body = b'{"status": "ok"}'
-                handler.send_response(200)
-                handler.send_header("Content-Type", "application/json")
-                handler.send_header("Content-Length", str(len(body)))
-                handler.end_headers()
-                handler.wfile.write(body)
-
-            def log_message(handler, *args) -> None:  # noqa: N805
-                pass
-
-        super().__init__(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
-def _detected_at(url: str):  # noqa: ANN202
-    from sqlalchemy import create_engine, text
-
-    from app.config import normalise_database_url
-
-    engine = create_engine(normalise_database_url(url))
-    try:
-        with engine.connect() as conn:
-            value = conn.scalar(text("SELECT detected_at FROM status_incidents WHERE open_track = 'outage'"))
-    finally:
-        engine.dispose()
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def detection(env: dict, web_port: int, tmp: Path, interval: float, retry: float, timeout: float,
-              mode: str) -> tuple[float, float] | None:
-    """Start a monitor, break the main server (refuse or hang); return seconds until the incident was
-    opened (its detected_at) and until /status.json showed it."""
-    main_port = free_port()
-    server = FakeMainServer(main_port)
-    monitor_env = {**env, "MAIN_SERVER_URL": f"http://127.0.0.1:{main_port}",
-                   "REFERENCE_TARGET_URL": f"http://127.0.0.1:{web_port}/health",
-                   "STATUS_PROBE_INTERVAL_SECONDS": str(interval), "STATUS_RETRY_INTERVAL_SECONDS": str(retry),
-                   "STATUS_PROBE_CONNECT_TIMEOUT": str(timeout), "STATUS_PROBE_READ_TIMEOUT": str(timeout),
-                   "STATUS_TICK_SECONDS": "0.2", "STATUS_LEASE_SECONDS": "6"}
-    try:
-        with process([sys.executable, "-m", "flask", "monitor"], monitor_env, tmp / f"monitor-{mode}.log"):
-            up = wait_until(lambda: {c["key"]: c["state"] for c in get_json(web_port, "/status.json")["components"]}
-                            ["main_server"] == "up" and not get_json(web_port, "/status.json")["incidents"], 60)
-            if not up:
-                return None
-            time.sleep(interval / 2)  # break it somewhere inside a probe interval
-            broke = time.monotonic()
-            broke_utc = datetime.now(timezone.utc).replace(tzinfo=None)
-            if mode == "hang":
-                server.hang.set()
-            else:
-                server.stop()
-            seen = wait_until(lambda: any(i["scenario"] == "main_server_outage"
-                                          for i in get_json(web_port, "/status.json")["incidents"]),
-                              interval + 3 * retry + 3 * timeout + 30, step=0.02)
-            if not seen:
-                return None
-            shown = time.monotonic() - broke
-            return (_detected_at(env["DATABASE_URL"]) - broke_utc).total_seconds(), shown
-    finally:
-        if mode == "hang":
-            server.stop()
-
-
 TARGET_P95_MS = 10.0  # the issue: /status.json p95 ≤ 10 ms under 200 concurrent requests
 
 
-def measure_load(wrk: str, tmp: Path, server_pid: int, port: int, args: argparse.Namespace) -> None:
+def measure_load(wrk: str, tmp: Path, server: harness.Server, args: argparse.Namespace) -> None:
     """Measure /status.json: closed loops (wrk), conditional requests, paced pollers (python); references."""
     script = tmp / "status_bench.lua"
     script.write_text(WRK_SCRIPT)
-    url = f"http://127.0.0.1:{port}/status.json"
+    port, url = server.port, f"{server.base_url}/status.json"
     with urllib.request.urlopen(url, timeout=5) as response:
         size, etag = len(response.read()), response.headers["ETag"]
     print(f"/status.json: {size} bytes, ETag {etag}\n")
@@ -434,15 +283,15 @@ def measure_load(wrk: str, tmp: Path, server_pid: int, port: int, args: argparse
     ]
     judged = []
     for label, load_fn, client, target in scenarios:
-        result = measure(server_pid, load_fn)
+        result = measure(server, load_fn)
         print(summary(label, result, client))
         if target:
             judged.append((label, result))
     print(f"\nload average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}   after: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
-    busiest = max(result["other"] for _, result in judged)
-    if busiest > 0.15:
-        print(f"NOTE: other processes used up to {busiest:.2f} cores during a run; rerun on a quiet machine.")
+    note = harness.busy_note(max(result["other"] for _, result in judged), "a run", "; rerun on a quiet machine.")
+    if note:
+        print(note)
     for label, result in judged:
         verdict = "PASS" if result["p95"] <= TARGET_P95_MS and not result["errors"] else "FAIL"
         print(f"{verdict}  {label}: p95 {result['p95']:.2f} ms (target ≤ {TARGET_P95_MS:.0f} ms)")
@@ -471,40 +320,20 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="status-bench-") as directory:
         tmp = Path(directory)
-        port = free_port()
-        env = {**os.environ, "FLASK_APP": "app", "SECRET_KEY": "bench", "HOST": "127.0.0.1", "PORT": str(port),
+        env = {**os.environ, "FLASK_APP": "app", "SECRET_KEY": "bench",
                "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"}
         if not (args.reuse and args.database_url):
             prepare_store(env)
         # The deployed settings (gunicorn.conf.py, access log included, written to a file here).
-        gunicorn = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
-        for flag, value in (("--workers", args.workers), ("--worker-class", args.worker_class),
-                            ("--threads", args.threads)):
-            if value is not None:
-                gunicorn += [flag, str(value)]
-        print(f"store: {env['DATABASE_URL'].split('@')[-1]}   cpus: {os.cpu_count()}   load tool: wrk (1 thread)   "
-              f"gunicorn: gunicorn.conf.py {' '.join(gunicorn[5:])}".rstrip())
-        with process(gunicorn + ["app.wsgi:app"], env, tmp / "gunicorn.log") as server:
-            if not wait_until(lambda: get_json(port, "/health")["status"] == "ok", 30):
-                sys.exit("gunicorn did not come up; see its log")
-            measure_load(wrk, tmp, server.pid, port, args)
+        options = [part for flag, value in (("--worker-class", args.worker_class), ("--threads", args.threads))
+                   if value is not None for part in (flag, str(value))]
+        with harness.gunicorn(env, tmp / "gunicorn.log", args.workers, options) as server:
+            print(f"store: {env['DATABASE_URL'].split('@')[-1]}   cpus: {os.cpu_count()}   load tool: wrk (1 thread)   "
+                  f"gunicorn: gunicorn.conf.py {server.options}".rstrip())
+            measure_load(wrk, tmp, server, args)
 
             if not args.skip_detection:
-                detection_report(env, port, tmp, args)
-
-
-def detection_report(env: dict, port: int, tmp: Path, args: argparse.Namespace) -> None:
-    bound = args.interval + 3 * args.retry + args.timeout
-    print(f"\ndetection (interval {args.interval} s, retry {args.retry} s, timeout {args.timeout} s; "
-          f"bound interval + 3 × retry + timeout = {bound:.1f} s)")
-    for mode in ("refused", "hang"):
-        result = detection(env, port, tmp, args.interval, args.retry, args.timeout, mode)
-        what = "stopped (refused)" if mode == "refused" else "hung (no answer)"
-        if result is None:
-            print(f"  main server {what}: not detected")
-        else:
-            print(f"  main server {what}: incident opened after {result[0]:.2f} s, "
-                  f"on /status.json after {result[1]:.2f} s")
+                detection_report(env, server.port, tmp, args)
 
 
 if __name__ == "__main__":

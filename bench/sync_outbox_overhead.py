@@ -21,17 +21,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from app import create_app  # noqa: E402
-from app.config import TestConfig  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import User  # noqa: E402
 from app.prescribing.services import PrescriptionInput, RowInput, create_prescription  # noqa: E402
 from sync import hooks  # noqa: E402
 from tests import factories  # noqa: E402
-from sync_support import store_url  # noqa: E402
+from sync_support import migrated_app, store_url  # noqa: E402
 
 
 def main() -> None:
@@ -43,12 +40,8 @@ def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="sync-overhead-"))
     url, drop = store_url(args.database_url, directory)
     try:
-        class Config(TestConfig):
-            SQLALCHEMY_DATABASE_URI = url
-
-        app = create_app(Config)
+        app = migrated_app(url)
         with app.app_context():
-            upgrade()
             factories.bind_app(app)
             unit = factories.unit(payer_areas=("inkontinens",))
             factories.user("karin", areas=("inkontinens",), units=(unit,))

@@ -24,12 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from flask_migrate import upgrade  # noqa: E402
-
-from app import create_app  # noqa: E402
-from app.config import TestConfig  # noqa: E402
 from app.extensions import db  # noqa: E402
-from sync_support import store_url  # noqa: E402
+from sync_support import migrated_app, store_url  # noqa: E402
 from tests.sync.conftest import ReferenceServer, assert_exactly_once, capture, integrity_ok, items  # noqa: E402
 from tests.sync.processes import environment, finish, sync_run  # noqa: E402
 from tests.sync.proxy import Chaos, FlappingProxy  # noqa: E402
@@ -85,12 +81,7 @@ def main() -> None:
     killed = finished = holding = 0
     started = time.monotonic()
     try:
-        class Config(TestConfig):
-            SQLALCHEMY_DATABASE_URI = url
-
-        app = create_app(Config)
-        with app.app_context():
-            upgrade()
+        app = migrated_app(url)
         env = environment(url, proxy.url if proxy else server.url, SYNC_LEASE_SECONDS="1")
         for run in range(args.runs):
             capture(app, args.items_per_run, start=run * args.items_per_run, ordering=True)

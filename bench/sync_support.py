@@ -1,13 +1,16 @@
-"""Shared by the sync benchmarks: a store of their own (a temporary SQLite file, or a PostgreSQL schema)."""
+"""Shared by the sync benchmarks: a store of their own (a temporary SQLite file or a PostgreSQL schema), the app on it."""
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
 from pathlib import Path
 
+from flask import Flask
+from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
-from app.config import normalise_database_url
+from app import create_app
+from app.config import TestConfig, normalise_database_url
 
 
 def store_url(database_url: str | None, directory: Path) -> tuple[str, Callable[[], None]]:
@@ -27,3 +30,11 @@ def store_url(database_url: str | None, directory: Path) -> tuple[str, Callable[
         admin.dispose()
 
     return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}", drop
+
+
+def migrated_app(url: str, **settings: object) -> Flask:
+    """Return the app (TestConfig with `settings`) on the store at `url`, its schema migrated."""
+    app = create_app(type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, **settings}))
+    with app.app_context():
+        upgrade()
+    return app

@@ -24,15 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import requests  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-
-from app import create_app  # noqa: E402
-from app.config import TestConfig  # noqa: E402
 from app.extensions import db  # noqa: E402
 from sync.reference_server.store import Store  # noqa: E402
 from sync.sender import Sender  # noqa: E402
 from sync.settings import SyncSettings  # noqa: E402
-from sync_support import store_url  # noqa: E402
+from sync_support import migrated_app, store_url  # noqa: E402
 from tests.sync.conftest import FAST, ReferenceServer, assert_exactly_once, capture, payload_for  # noqa: E402
 
 KINDS = ("stock_move", "order", "work_order", "prescription")
@@ -80,15 +76,8 @@ def main() -> None:
         store_rate = raw_store_rate(directory, args.items, args.batch_size)
         http_rate = raw_http_rate(server, args.items, args.batch_size)
 
-        class Config(TestConfig):
-            SQLALCHEMY_DATABASE_URI = url
-
-        for key, value in {**FAST, "MAIN_SERVER_URL": server.url, "SYNC_BATCH_SIZE": args.batch_size,
-                           "SYNC_SITE_ID": "test-site"}.items():
-            setattr(Config, key, value)
-        app = create_app(Config)
-        with app.app_context():
-            upgrade()
+        app = migrated_app(url, **{**FAST, "MAIN_SERVER_URL": server.url, "SYNC_BATCH_SIZE": args.batch_size,
+                                   "SYNC_SITE_ID": "test-site"})
         started = time.perf_counter()
         capture(app, args.items)
         capture_rate = args.items / (time.perf_counter() - started)

@@ -27,26 +27,19 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import requests
 from sqlalchemy import Engine, create_engine, func, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script, Python puts bench/ on the path, not the project root
 
+import harness  # noqa: E402
 from app.clock import utcnow  # noqa: E402
 from app.config import normalise_database_url  # noqa: E402
 from app.demo.seed import DEFAULT_SEED  # noqa: E402
@@ -55,6 +48,7 @@ from app.models import Article, Patient, Prescription, PrescriptionRow, UnitPaye
 from app.models.users import user_units  # noqa: E402
 from app.prescribing.quantity import prescription_expires_on  # noqa: E402
 from app.withdrawals.models import Withdrawal  # noqa: E402
+from stores import seeded_store, store_location  # noqa: E402
 
 SECRET_KEY = "withdrawals-bench"
 TARGETS_MS = {"overview": 40.0, "articles": 20.0}
@@ -70,30 +64,10 @@ PATIENTS, PRESCRIPTIONS, ROWS, WITHDRAWALS = (Patient.__table__, Prescription.__
 
 def build_store(url: str, patients: int, seed: int, chunk: int) -> None:
     """Migrate, seed the demo data with N patients, then bulk-insert prescriptions and withdrawals."""
-    os.environ["DATABASE_URL"] = url
-    os.environ["SECRET_KEY"] = SECRET_KEY
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from app.demo.seed import seed_demo
-    from app.extensions import db
-
-    app = create_app()
-    with app.app_context():
-        upgrade()
-        started = time.perf_counter()
-        report = seed_demo(patients, seed, on_progress=_progress)
-        db.session.remove()
-        print(f"seed_demo: {report.patients:,} patients, {report.articles:,} articles in {report.seconds:.1f} s")
-        made = insert_history(db.engine, random.Random(f"{seed}:withdrawals"), chunk)
+    with seeded_store(url, SECRET_KEY, patients, seed) as (engine, started):
+        made = insert_history(engine, random.Random(f"{seed}:withdrawals"), chunk)
         print(f"prescription rows: {made[0]:,}, withdrawals: {made[1]:,}; store built in "
               f"{time.perf_counter() - started:.1f} s")
-        db.engine.dispose()
-
-
-def _progress(done: int, total: int) -> None:
-    if done % 250_000 == 0 or done == total:
-        print(f"  {done:>9,} / {total:,} patients", flush=True)
 
 
 def insert_history(engine: Engine, rng: random.Random, chunk: int) -> tuple[int, int]:
@@ -207,171 +181,31 @@ def draw_phases(url: str, count: int, rng: random.Random) -> list[Phase]:
     ]
 
 
-# ---------------------------------------------------------------- server and measuring
+# ---------------------------------------------------------------- measuring
 
 
-@dataclass(frozen=True)
-class Server:
-    base_url: str
-    pid: int
-    log: Path
-
-    def worker_pids(self) -> list[int]:
-        return [int(p) for p in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()]
-
-
-@contextmanager
-def running_server(url: str, workers: int, log: Path) -> Iterator[Server]:
-    """Start gunicorn on a free loopback port; always stop it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url, "HOST": "127.0.0.1", "PORT": str(port), "SECRET_KEY": SECRET_KEY,
-           "WEB_WORKERS": str(workers)}
-    command = [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py", "app.wsgi:app"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", process.pid, log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                sys.exit(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{server.base_url}/health", timeout=5).ok and len(server.worker_pids()) == workers:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit("gunicorn did not answer /health within 60 s")
-            time.sleep(0.2)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-class Client:
-    """GET with a bearer token, one requests.Session per thread."""
-
-    def __init__(self, base_url: str, token: str):
-        self._base_url, self._token, self._local = base_url, token, threading.local()
-
-    def get(self, path: str) -> tuple[float, bool]:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {self._token}"
-        started = time.perf_counter()
-        response = session.get(self._base_url + path, timeout=60)
-        _ = response.content
-        return (time.perf_counter() - started) * 1000, response.status_code == 200
-
-
-def token_for(base_url: str, username: str) -> str:
-    response = requests.post(f"{base_url}/api/v1/tokens", json={"username": username, "password": "demo"}, timeout=30)
-    response.raise_for_status()
-    return response.json()["token"]
-
-
-@dataclass
-class Measurement:
-    phase: Phase
-    concurrency: int
-    latencies: list[float]
-    seconds: float
-    errors: int
-    peak_rss_mb: float
-    other_cores: float  # CPU used meanwhile by processes other than gunicorn and this client
-    server_ms: list[float]  # gunicorn's own request times (whole ms), without the client's share
-
-    def percentile(self, p: float, values: list[float] | None = None) -> float:
-        ordered = sorted(self.latencies if values is None else values)
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-    @property
-    def passed(self) -> bool | None:
-        if self.phase.target is None:
-            return None
-        return self.errors == 0 and self.percentile(95) <= TARGETS_MS[self.phase.target]
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _cpu_ticks(pids: list[int]) -> tuple[int, int]:
-    """Return the CPU ticks used so far by these processes, and by the whole machine."""
-    # utime and stime are fields 14 and 15; the command name before them may contain spaces.
-    stats = [Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split() for pid in pids]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    return sum(int(f[11]) + int(f[12]) for f in stats), user + nice + system + irq + softirq + steal
-
-
-def measure(server: Server, client: Client, phase: Phase, paths: list[str], concurrency: int) -> Measurement:
-    workers = server.worker_pids()
-    for pid in workers:  # "5" resets VmHWM, so the peak belongs to this phase alone
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-    ours = [server.pid, *workers, os.getpid()]
-    log_offset = server.log.stat().st_size
-    ours_before, machine_before = _cpu_ticks(ours)
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(client.get, paths))
-    seconds = time.perf_counter() - started
-    ours_after, machine_after = _cpu_ticks(ours)
-    other = ((machine_after - machine_before) - (ours_after - ours_before)) / os.sysconf("SC_CLK_TCK") / seconds
-    time.sleep(0.3)  # let gunicorn's access-log lines land
-    with server.log.open("rb") as f:
-        f.seek(log_offset)
-        server_ms = [float(ms) for ms in re.findall(rb'" 200 \S+ (\d+)ms$', f.read(), re.MULTILINE)]
-    return Measurement(phase, concurrency, [ms for ms, _ in results], seconds, sum(not ok for _, ok in results),
-                       max(_peak_rss_mb(pid) for pid in workers), other, server_ms)
-
-
-def run(url: str, args: argparse.Namespace, work: Path) -> list[Measurement]:
-    phases = draw_phases(url, args.warmup + args.requests * len(args.concurrency), random.Random(args.seed))
+def run(url: str, args: argparse.Namespace, work: Path) -> list[harness.Measurement]:
+    plan = harness.Plan.from_args(args)
+    phases = draw_phases(url, plan.paths_needed, random.Random(args.seed))
     results = []
-    with running_server(url, args.workers, work / "gunicorn.log") as server:
-        clients = {user: Client(server.base_url, token_for(server.base_url, user))
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY}
+    with harness.gunicorn(env, work / "gunicorn.log", workers=args.workers) as server:
+        clients = {user: harness.Client(server.base_url, harness.token_for(server.base_url, user))
                    for user in {phase.user for phase in phases}}
         for phase in phases:
-            client = clients[phase.user]
-            warmup, rest = phase.paths[:args.warmup], phase.paths[args.warmup:]
-            with ThreadPoolExecutor(max_workers=max(2, args.workers)) as pool:
-                list(pool.map(client.get, warmup))
-            for i, level in enumerate(sorted(args.concurrency)):
-                m = measure(server, client, phase, rest[i * args.requests:(i + 1) * args.requests], level)
-                errors = f"  ERRORS {m.errors}" if m.errors else ""
-                print(f"{phase.name:<20} c={level}  n={len(m.latencies):<4} p50 {m.percentile(50):6.1f}  "
-                      f"p95 {m.percentile(95):6.1f}  p99 {m.percentile(99):6.1f} ms  (server p50 "
-                      f"{m.percentile(50, m.server_ms):3.0f} p95 {m.percentile(95, m.server_ms):3.0f} ms)  "
-                      f"{len(m.latencies) / m.seconds:6.1f} req/s  worker peak RSS {m.peak_rss_mb:4.0f} MB  "
-                      f"other processes {m.other_cores:.2f} cores{errors}",
-                      flush=True)
-                results.append(m)
+            target = TARGETS_MS[phase.target] if phase.target else None
+            results += harness.measure_phase(server, clients[phase.user], phase.name, target, phase.paths, plan,
+                                             print_measurement)
     return results
 
 
-def print_verdicts(results: list[Measurement], workers: int) -> None:
-    print(f"\ntargets (p95 through HTTP, {workers} gunicorn workers, {os.cpu_count()} cores):")
-    for m in results:
-        if m.passed is not None:
-            print(f"  {'PASS' if m.passed else 'FAIL'}  {m.phase.name:<20} c={m.concurrency}: p95 "
-                  f"{m.percentile(95):6.1f} ms (target ≤ {TARGETS_MS[m.phase.target]:.0f} ms)")
-    busiest = max(m.other_cores for m in results)
-    if busiest > 0.15:
-        print(f"  NOTE: other processes used up to {busiest:.2f} cores during a phase (on PostgreSQL the database "
-              "server counts here); on SQLite, rerun on a quiet machine before trusting these figures")
+def print_measurement(m: harness.Measurement) -> None:
+    errors = f"  ERRORS {m.errors}" if m.errors else ""
+    print(f"{m.name:<20} c={m.concurrency}  n={len(m.latencies_ms):<4} p50 {m.percentile(50):6.1f}  "
+          f"p95 {m.percentile(95):6.1f}  p99 {m.percentile(99):6.1f} ms  (server p50 "
+          f"{m.percentile(50, m.server_ms):3.0f} p95 {m.percentile(95, m.server_ms):3.0f} ms)  "
+          f"{m.per_second:6.1f} req/s  worker peak RSS {m.peak_rss_mb:4.0f} MB  "
+          f"other processes {m.cores['other']:.2f} cores{errors}", flush=True)
 
 
 # ---------------------------------------------------------------- main
@@ -398,38 +232,19 @@ def main() -> None:
     args = _parse_args()
     with tempfile.TemporaryDirectory(prefix="withdrawals-bench-") as scratch:
         work = Path(scratch)
-        if args.reuse:
-            url = args.reuse if "://" in args.reuse else f"sqlite:///{Path(args.reuse).resolve()}"
-        elif args.database_url:
-            url = args.database_url
-            if args.reset_schema:
-                engine = create_engine(normalise_database_url(url))
-                with engine.begin() as c:
-                    c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-                    c.execute(text("CREATE SCHEMA public"))
-                engine.dispose()
-        else:
-            directory = Path(args.directory).resolve() if args.directory else (
-                Path(tempfile.mkdtemp(prefix="withdrawals-bench-store-")) if args.keep else work)
-            directory.mkdir(parents=True, exist_ok=True)
-            path = directory / "bench.sqlite3"
-            if path.exists():
-                sys.exit(f"{path} exists; measure it with --reuse {path}, or remove it")
-            url = f"sqlite:///{path}"
-        if not args.reuse:
-            build_store(url, args.patients, args.seed, args.chunk)
-        if url.startswith("sqlite:///"):
-            size = Path(url.removeprefix("sqlite:///")).stat().st_size
-            print(f"store: {url} ({size / 2**20:,.0f} MiB)")
-        engine = create_engine(normalise_database_url(url))
-        with engine.connect() as c:
-            counts = {t.name: c.scalar(select(func.count()).select_from(t)) for t in (PATIENTS, ROWS, WITHDRAWALS)}
-        engine.dispose()
-        print("rows: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
-        results = run(url, args, work)
-        print_verdicts(results, args.workers)
-        if args.keep and not args.reuse and not args.database_url:
-            print(f"store kept: {url.removeprefix('sqlite:///')}  (measure again with --reuse)")
+        with store_location(args, work, "withdrawals-bench") as store:
+            if store.build:
+                build_store(store.url, args.patients, args.seed, args.chunk)
+            if store.sqlite_file:
+                print(f"store: {store.url} ({store.sqlite_file.stat().st_size / 2**20:,.0f} MiB)")
+            engine = create_engine(normalise_database_url(store.url))
+            with engine.connect() as c:
+                counts = {t.name: c.scalar(select(func.count()).select_from(t)) for t in (PATIENTS, ROWS, WITHDRAWALS)}
+            engine.dispose()
+            print("rows: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
+            results = run(store.url, args, work)
+            harness.print_verdicts(results, f"\ntargets (p95 through HTTP, {args.workers} gunicorn workers, "
+                                   f"{os.cpu_count()} cores):", 20)
 
 
 if __name__ == "__main__":
