@@ -54,7 +54,8 @@ class FakeMainServer(ThreadingHTTPServer):
         self.server_close()
 
 
-def _detected_at(url: str):  # noqa: ANN202
+def _open_outage(url: str) -> tuple[int, datetime] | None:
+    """Return (id, detected_at) of the open outage incident in the store, if there is one."""
     from sqlalchemy import create_engine, text
 
     from app.config import normalise_database_url
@@ -62,10 +63,12 @@ def _detected_at(url: str):  # noqa: ANN202
     engine = create_engine(normalise_database_url(url))
     try:
         with engine.connect() as conn:
-            value = conn.scalar(text("SELECT detected_at FROM status_incidents WHERE open_track = 'outage'"))
+            row = conn.execute(text("SELECT id, detected_at FROM status_incidents WHERE open_track = 'outage'")).first()
     finally:
         engine.dispose()
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+    if row is None:
+        return None
+    return row[0], datetime.fromisoformat(row[1]) if isinstance(row[1], str) else row[1]
 
 
 def detection(env: dict, web_port: int, tmp: Path, interval: float, retry: float, timeout: float,
@@ -92,13 +95,21 @@ def detection(env: dict, web_port: int, tmp: Path, interval: float, retry: float
                 server.hang.set()
             else:
                 server.stop()
-            seen = harness.wait_until(lambda: any(i["scenario"] == "main_server_outage"
-                                          for i in get_json(web_port, "/status.json")["incidents"]),
-                              interval + 3 * retry + 3 * timeout + 30, step=0.02)
-            if not seen:
+            found: dict = {}
+
+            def opened() -> bool:
+                found["outage"] = _open_outage(env["DATABASE_URL"])
+                return found["outage"] is not None
+
+            if not harness.wait_until(opened, interval + 3 * retry + 3 * timeout + 30, step=0.02):
                 return None
-            shown = time.monotonic() - broke
-            return (_detected_at(env["DATABASE_URL"]) - broke_utc).total_seconds(), shown
+            incident_id, detected_at = found["outage"]
+            # The page may answer from a worker's cache for a moment: wait for this very incident.
+            if not harness.wait_until(lambda: any(i["id"] == incident_id
+                                                  for i in get_json(web_port, "/status.json")["incidents"]), 30,
+                                      step=0.02):
+                return None
+            return (detected_at - broke_utc).total_seconds(), time.monotonic() - broke
     finally:
         if mode == "hang":
             server.stop()
