@@ -93,8 +93,15 @@ def test_items_captured_during_an_outage_are_registered_once_after_the_server_re
         # The sender's breaker trial may get through before the monitor confirms the recovery;
         # the recovery event is claimed by the sender all the same (and verifies registrations).
         _until(recovery_claimed, 30, log)
+
+        def recovery_run_recorded() -> bool:  # a run is stored when it ends, after the claim
+            with committed_app.app_context():
+                found = db.session.scalar(select(SyncRun.id).where(SyncRun.trigger == "recovery"))
+                db.session.remove()
+            return found is not None
+
+        _until(recovery_run_recorded, 30, log)
         with committed_app.app_context():
-            assert db.session.scalar(select(SyncRun).where(SyncRun.trigger == "recovery")) is not None
             report = reconciliation.build(incident_id)
             assert report.balance.captured == 20 and report.balance.balanced
             db.session.remove()
