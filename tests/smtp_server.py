@@ -5,6 +5,10 @@ import email
 import email.policy
 import socket
 from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from flask import Flask
 
 
 def free_port() -> int:
@@ -12,6 +16,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def send_mail_nowhere(app: Flask, monkeypatch: pytest.MonkeyPatch, instance_path: Path) -> None:
+    """Point the app's mail at a loopback port nobody listens on (a test that wants mail starts SMTP)
+    and give it an instance folder of the test's own (stored files, e.g. attachments)."""
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 2.0)
+    monkeypatch.setattr(app, "instance_path", str(instance_path))
 
 
 class Inbox:

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from app.auth.roles import Role
 from tests import factories
-from tests.smtp_server import free_port
+from tests.smtp_server import send_mail_nowhere
 from tests.status.conftest import FreshClient
 
 
@@ -24,10 +24,7 @@ def _no_stray_smtp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     if "app" not in request.fixturenames:
         return
     app: Flask = request.getfixturevalue("app")
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
-    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 2.0)
-    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
+    send_mail_nowhere(app, monkeypatch, tmp_path / "instance")
 
 
 
