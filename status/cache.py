@@ -23,6 +23,19 @@ def peek(app: Flask) -> Any | None:
     return None
 
 
+def peek_expired(app: Flask) -> Any | None:
+    """Return the app's cached value once it has expired, for at most one more interval; else None.
+
+    An invalidated value is gone: only a rendering that merely aged is worth answering with while
+    one request renders the next (status/wsgi.py).
+    """
+    ttl = float(app.config.get("STATUS_PAGE_CACHE_SECONDS") or 0)
+    cached = app.extensions.get(_KEY)
+    if ttl > 0 and cached is not None and ttl <= time.monotonic() - cached[0] < 2 * ttl:
+        return cached[1]
+    return None
+
+
 def put(value: Any) -> None:
     if float(current_app.config.get("STATUS_PAGE_CACHE_SECONDS") or 0) > 0:
         current_app.extensions[_KEY] = (time.monotonic(), value)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import runpy
+import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -106,6 +107,80 @@ def test_driftinfo_published_by_another_process_shows_within_the_cache_interval(
         clock.tick(timedelta(seconds=CACHE_SECONDS / 2))
         assert client.get("/status.json").get_json()["driftinfo"][0]["title"] == "Från en annan process"
     assert flask_calls == ["/status.json", "/status.json"]  # the middle one came from the fast path
+
+
+class RenderGate:
+    """Holds the next request that reaches Flask, once armed, before it touches the store.
+
+    The test store is one connection, so only one request at a time may be inside Flask: the held
+    one enters after `release`.
+    """
+
+    def __init__(self) -> None:
+        self.armed, self.entered, self.release = False, threading.Event(), threading.Event()
+
+    def hold(self, environ: dict, start_response: Callable, inner: Callable):  # noqa: ANN201
+        if self.armed:
+            self.armed = False
+            self.entered.set()
+            assert self.release.wait(10)
+        return inner(environ, start_response)
+
+    def get_held(self, app: Flask) -> tuple[threading.Thread, list]:
+        """GET /status.json in a thread whose request is held once it reaches Flask."""
+        self.armed = True
+        answers: list = []
+        thread = threading.Thread(target=lambda: answers.append(app.test_client().get("/status.json")))
+        thread.start()
+        return thread, answers
+
+
+@pytest.fixture
+def render_gate(app: Flask, flask_calls: list[str]) -> Iterator[RenderGate]:
+    gate, middleware = RenderGate(), app.wsgi_app
+    counted: Callable = middleware.wsgi_app
+    middleware.wsgi_app = lambda environ, start_response: gate.hold(environ, start_response, counted)
+    yield gate
+    gate.release.set()
+
+
+def test_while_one_request_renders_the_expired_rendering_answers_the_others(app, client, ctx, flask_calls,
+                                                                           render_gate):
+    author = factories.user("it", roles=(Role.IT_STAFF,))
+    with freeze_time(OUTAGE_START) as clock:
+        before = client.get("/status.json")
+        db.session.add(Driftinfo(at=OUTAGE_START, title="Ny", body="Text", author_id=author.id))
+        db.session.commit()
+        clock.tick(timedelta(seconds=CACHE_SECONDS * 1.5))  # expired, within the second interval
+        renderer, rendered = render_gate.get_held(app)
+        assert render_gate.entered.wait(10)  # the renderer is on its way into Flask
+        meanwhile = client.get("/status.json")
+        render_gate.release.set()
+        renderer.join(10)
+    assert flask_calls == ["/status.json", "/status.json"]  # the first rendering and the one renderer
+    assert _answer(meanwhile) == _answer(before)  # the expired bytes, not a wait behind the renderer
+    assert rendered[0].get_json()["driftinfo"][0]["title"] == "Ny"
+
+
+@pytest.mark.parametrize("why", ["invalidated", "two intervals old"])
+def test_a_rendering_invalidated_or_two_intervals_old_is_never_answered(app, client, ctx, flask_calls,
+                                                                         render_gate, why):
+    author = factories.user("it", roles=(Role.IT_STAFF,))
+    with freeze_time(OUTAGE_START) as clock:
+        client.get("/status.json")
+        db.session.add(Driftinfo(at=OUTAGE_START, title="Ny", body="Text", author_id=author.id))
+        db.session.commit()
+        if why == "invalidated":
+            cache.invalidate()
+        else:
+            clock.tick(timedelta(seconds=CACHE_SECONDS * 2))
+        renderer, _ = render_gate.get_held(app)
+        assert render_gate.entered.wait(10)
+        meanwhile = client.get("/status.json")  # reaches Flask itself while the renderer is held
+        render_gate.release.set()
+        renderer.join(10)
+    assert meanwhile.get_json()["driftinfo"][0]["title"] == "Ny"
+    assert flask_calls == ["/status.json"] * 3
 
 
 def test_other_methods_and_paths_go_to_flask(client, ctx, flask_calls):
