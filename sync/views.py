@@ -176,38 +176,31 @@ def _act(key: str, form, action: Callable[[], str], form_name: str):  # noqa: AN
                     else url_for("sync.item", key=key))
 
 
-@bp.post("/post/<key>/godkann")
-def approve(key: str):
-    form = ApproveForm()
+def _noted(key: str, form, use_case: Callable, done: str, form_name: str = "note_form"):  # noqa: ANN001
+    """Run a review use case taking (user, key, note) from `form`, and tell the reviewer `done`."""
 
     def run() -> str:
-        review.approve(current_user, key, form.note.data)
-        return "Posten är godkänd och skickas till huvudservern."
+        use_case(current_user, key, form.note.data)
+        return done
 
-    return _act(key, form, run, "approve_form")
+    return _act(key, form, run, form_name)
+
+
+@bp.post("/post/<key>/godkann")
+def approve(key: str):
+    return _noted(key, ApproveForm(), review.approve, "Posten är godkänd och skickas till huvudservern.",
+                  "approve_form")
 
 
 @bp.post("/post/<key>/makulera")
 def cancel(key: str):
-    form = NoteForm()
-
-    def run() -> str:
-        review.cancel(current_user, key, form.note.data)
-        return "Posten är makulerad."
-
-    return _act(key, form, run, "note_form")
+    return _noted(key, NoteForm(), review.cancel, "Posten är makulerad.")
 
 
 @bp.post("/post/<key>/forsok-igen")
 @permission_required(Permission.REVIEW_SYNC)
 def retry(key: str):
-    form = NoteForm()
-
-    def run() -> str:
-        review.retry(current_user, key, form.note.data)
-        return "Posten skickas igen med samma nyckel."
-
-    return _act(key, form, run, "note_form")
+    return _noted(key, NoteForm(), review.retry, "Posten skickas igen med samma nyckel.")
 
 
 @bp.post("/post/<key>/andra")

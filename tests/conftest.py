@@ -25,7 +25,7 @@ from tests.smtp_server import Inbox, free_port
 
 
 @contextmanager
-def _postgres_schema(url: str, suffix: str = "") -> Iterator[str]:
+def postgres_schema(url: str, suffix: str = "") -> Iterator[str]:
     """Give this run a schema of its own, so runs sharing the database never collide."""
     schema = f"test_run_{os.getpid()}{suffix}"
     admin = create_engine(url)
@@ -47,7 +47,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not url:
         yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'test.sqlite3'}"
         return
-    with _postgres_schema(normalise_database_url(url)) as scoped_url:
+    with postgres_schema(normalise_database_url(url)) as scoped_url:
         yield scoped_url
 
 
@@ -96,7 +96,7 @@ def committed_app(tmp_path: Path) -> Iterator[Flask]:
     url = os.environ.get("TEST_DATABASE_URL")
     with ExitStack() as stack:
         if url:
-            database_url = stack.enter_context(_postgres_schema(normalise_database_url(url), "_committed"))
+            database_url = stack.enter_context(postgres_schema(normalise_database_url(url), "_committed"))
         else:
             database_url = f"sqlite:///{tmp_path / 'committed.sqlite3'}"
 

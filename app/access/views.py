@@ -3,6 +3,7 @@ application, forgotten password and choosing a password through a link. No login
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
@@ -43,12 +44,16 @@ def change():
     return _application_page(form, None, "access/change.html")
 
 
-def _application_page(form, kind: str | None, template: str):  # noqa: ANN001
+def _application_page(form, kind: str | None, template: str,  # noqa: ANN001
+                      save: Callable = services.submit_application, **context):  # noqa: ANN003, ANN202
+    """Show the application form; on a valid POST save it with `save` and show the receipt."""
     form.product_areas.choices = [(a.code, a.name) for a in all_product_areas()]
     status = 200
     if form.validate_on_submit():
         try:
-            application = services.submit_application(form.to_input(kind))
+            application = save(form.to_input(kind))
+        except LinkInvalid as exc:
+            return render_template("access/link_invalid.html", message=exc.message), exc.status
         except ValidationFailed as exc:
             form.show_errors(exc)
             status = exc.status
@@ -57,7 +62,7 @@ def _application_page(form, kind: str | None, template: str):  # noqa: ANN001
             return redirect(url_for("access.received"))
     elif request.method == "POST":
         status = 422
-    return render_template(template, form=form, labels=FIELD_LABELS), status
+    return render_template(template, form=form, labels=FIELD_LABELS, **context), status
 
 
 @bp.get("/behorighet/mottagen")
@@ -80,23 +85,8 @@ def complete():
     is_new = application.kind == Kind.NEW.value
     form_class = NewApplicationForm if is_new else ChangeApplicationForm
     form = form_class() if request.method == "POST" else form_class(obj=_Prefill(application))
-    form.product_areas.choices = [(a.code, a.name) for a in all_product_areas()]
-    status = 200
-    if form.validate_on_submit():
-        try:
-            application = services.complete_application(token, form.to_input(application.kind))
-        except LinkInvalid as exc:
-            return render_template("access/link_invalid.html", message=exc.message), exc.status
-        except ValidationFailed as exc:
-            form.show_errors(exc)
-            status = exc.status
-        else:
-            session[RECEIPT_KEY] = application.reference
-            return redirect(url_for("access.received"))
-    elif request.method == "POST":
-        status = 422
-    template = "access/apply.html" if is_new else "access/change.html"
-    return render_template(template, form=form, labels=FIELD_LABELS, completing=application), status
+    return _application_page(form, application.kind, "access/apply.html" if is_new else "access/change.html",
+                             save=lambda data: services.complete_application(token, data), completing=application)
 
 
 class _Prefill:

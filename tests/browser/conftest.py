@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwrig
 
 from app.config import normalise_database_url
 from app.demo.stack import ROOT, Stack, wait_until
-from tests.conftest import _postgres_schema
+from tests.conftest import postgres_schema
 from tests.smtp_server import Inbox, free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -62,7 +62,7 @@ def _start_stack(directory: Path, name: str, extra_env: dict[str, str] | None = 
     url = os.environ.get("TEST_DATABASE_URL")
     extra_env = dict(extra_env or {})
     if url:
-        with _postgres_schema(normalise_database_url(url), f"_{name}") as scoped:
+        with postgres_schema(normalise_database_url(url), f"_{name}") as scoped:
             yield from _run(Stack(directory, database_url=scoped, extra_env=extra_env))
     else:
         yield from _run(Stack(directory, extra_env=extra_env))
