@@ -8,8 +8,9 @@ guard). Anything else, an invalidated cache or one switched off included, goes t
 both ways answer alike and a change made here shows up as soon as the Flask view would show it.
 
 Once a rendering expires, one request renders the next through Flask; the others are answered
-with the expired one meanwhile, for at most one more interval (single flight). Measured under 2,000 polls a second: p95 50 ms
-when every worker thread rendered at once, 3.6 ms with one (bench/status_bench.py).
+with the expired one meanwhile, for at most one more interval (single flight). Measured under
+2,000 polls a second: p95 50 ms when every worker thread rendered at once, 3.6 ms with one
+(bench/status_bench.py).
 """
 from __future__ import annotations
 
