@@ -36,11 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import harness  # noqa: E402
-from app.clock import local_today  # noqa: E402
-from app.config import normalise_database_url  # noqa: E402
+from core.clock import local_today  # noqa: E402
+from core.config import normalise_database_url  # noqa: E402
 from app.demo.seed import DEFAULT_SEED  # noqa: E402
-from app.models import Article, Patient, Prescription, PrescriptionRow, UnitPayer, User  # noqa: E402
-from app.models.users import user_product_areas, user_units  # noqa: E402
+from core.models import Article, Patient, Prescription, PrescriptionRow, UnitPayer, User  # noqa: E402
+from core.models.users import user_product_areas, user_units  # noqa: E402
 from app.prescribing.quantity import prescription_expires_on  # noqa: E402
 from prescribing_profile import diagnose  # noqa: E402
 from stores import seeded_store, store_location, store_size  # noqa: E402

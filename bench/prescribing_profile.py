@@ -103,7 +103,7 @@ def _timed(function: Callable, sink: list[float]) -> Callable:
 def diagnose(url: str, secret_key: str, token: str, phases: dict[str, list[str]], count: int,
              peak_per_second: dict[str, float]) -> None:
     """Replay each phase's paths in-process and print where the time goes and the query plans."""
-    from app.extensions import db
+    from core.extensions import db
 
     app = app_for(url, secret_key)
     client = app.test_client()

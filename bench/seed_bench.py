@@ -53,7 +53,7 @@ def run(patients: int, database_url: str, seed: int | None) -> None:
 
     from app import create_app
     from app.demo.seed import DEFAULT_SEED, seed_demo
-    from app.extensions import db
+    from core.extensions import db
 
     app = create_app()
     with app.app_context():

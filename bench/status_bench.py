@@ -61,9 +61,9 @@ def seed() -> None:
     from sqlalchemy import insert, select
 
     from app import create_app
-    from app.clock import utcnow
-    from app.extensions import db
-    from app.models import User, UserRole
+    from core.clock import utcnow
+    from core.extensions import db
+    from core.models import User, UserRole
     from status.models import Component, Driftinfo, Incident, IncidentUpdate, Outage, ProbeResult
 
     app = create_app()

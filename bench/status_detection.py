@@ -58,7 +58,7 @@ def _open_outage(url: str) -> tuple[int, datetime] | None:
     """Return (id, detected_at) of the open outage incident in the store, if there is one."""
     from sqlalchemy import create_engine, text
 
-    from app.config import normalise_database_url
+    from core.config import normalise_database_url
 
     engine = create_engine(normalise_database_url(url))
     try:

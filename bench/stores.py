@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import Engine, create_engine, text
 
-from app.config import normalise_database_url
+from core.config import normalise_database_url
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def seeded_store(url: str, secret_key: str, patients: int, seed: int) -> Iterato
     from flask_migrate import upgrade
 
     from app.demo.seed import seed_demo
-    from app.extensions import db
+    from core.extensions import db
 
     app = app_for(url, secret_key)
     with app.app_context():

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sqlalchemy import select  # noqa: E402
 
-from app.extensions import db  # noqa: E402
-from app.models import User  # noqa: E402
+from core.extensions import db  # noqa: E402
+from core.models import User  # noqa: E402
 from app.prescribing.services import PrescriptionInput, RowInput, create_prescription  # noqa: E402
 from sync import hooks  # noqa: E402
 from tests import factories  # noqa: E402

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app.extensions import db  # noqa: E402
+from core.extensions import db  # noqa: E402
 from sync_support import migrated_app, store_url  # noqa: E402
 from tests.sync.conftest import ReferenceServer, assert_exactly_once, capture, integrity_ok, items  # noqa: E402
 from tests.sync.processes import environment, finish, sync_run  # noqa: E402

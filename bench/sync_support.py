@@ -10,7 +10,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from app import create_app
-from app.config import TestConfig, normalise_database_url
+from core.config import TestConfig, normalise_database_url
 
 
 def store_url(database_url: str | None, directory: Path) -> tuple[str, Callable[[], None]]:

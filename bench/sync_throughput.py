@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import requests  # noqa: E402
-from app.extensions import db  # noqa: E402
+from core.extensions import db  # noqa: E402
 from sync.reference_server.store import Store  # noqa: E402
 from sync.sender import Sender  # noqa: E402
 from sync.settings import SyncSettings  # noqa: E402

@@ -40,12 +40,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script, Python puts bench/ on the path, not the project root
 
 import harness  # noqa: E402
-from app.clock import utcnow  # noqa: E402
-from app.config import normalise_database_url  # noqa: E402
+from core.clock import utcnow  # noqa: E402
+from core.config import normalise_database_url  # noqa: E402
 from app.demo.seed import DEFAULT_SEED  # noqa: E402
 from app.demo.withdrawals import history_for_row  # noqa: E402
-from app.models import Article, Patient, Prescription, PrescriptionRow, UnitPayer, User  # noqa: E402
-from app.models.users import user_units  # noqa: E402
+from core.models import Article, Patient, Prescription, PrescriptionRow, UnitPayer, User  # noqa: E402
+from core.models.users import user_units  # noqa: E402
 from app.prescribing.quantity import prescription_expires_on  # noqa: E402
 from app.withdrawals.models import Withdrawal  # noqa: E402
 from stores import seeded_store, store_location  # noqa: E402

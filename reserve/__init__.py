@@ -15,8 +15,8 @@ def init_app(app: Flask) -> None:
 
     A broken runbook stops the app here, naming the file and line.
     """
-    from app.config import apply_environment
-    from app.web import register_banner_provider
+    from core.config import apply_environment
+    from core.web import register_banner_provider
     from reserve import api, cli, models, navigation, state, tasks, views  # noqa: F401 - models: for Alembic
     from reserve.registrations import refresh as note_registrations
     from reserve.runbooks import load_runbooks

@@ -6,15 +6,15 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.accesslog.services import AccessAction, record_patient_access
-from app.api.blueprints import api_blueprint
-from app.api.docs import documented
-from app.api.validation import parse_json
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.clock import utcnow
-from app.errors import ValidationFailed
-from app.extensions import db
+from core.privacy.access_log import AccessAction, record_patient_access
+from core.api.blueprints import api_blueprint
+from core.api.docs import documented
+from core.api.validation import parse_json
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.clock import utcnow
+from core.errors import ValidationFailed
+from core.extensions import db
 from reserve import calls, capture, checklists
 from reserve.models import CallLogEntry, Checklist, ReserveItem
 from reserve.rules import CAPTURED, CaptureInput, format_reserve_number
@@ -23,7 +23,7 @@ from reserve.schemas import (
     ItemChangeRequest, ItemListResponse, ItemResponse, StepDoneRequest, StepResponse,
 )
 from status.models import Incident
-from status.timefmt import local_iso
+from core.formatting import local_iso
 
 bp = api_blueprint("reserve_api", __name__, "/reserve")
 TAGS = ("reserve",)

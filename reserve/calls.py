@@ -10,11 +10,11 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
-from app.errors import FieldError, ValidationFailed
-from app.extensions import db
-from app.mail import contains_personal_data
-from app.models import User
-from app.store import begin_write
+from core.errors import FieldError, ValidationFailed
+from core.extensions import db
+from core.mail import contains_personal_data
+from core.models import User
+from core.store import begin_write
 from reserve.models import CallLogEntry, ReserveItem
 from reserve.rules import parse_reserve_number
 from status.models import Incident

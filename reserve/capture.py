@@ -13,17 +13,17 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from app.accesslog.services import AccessAction, record_patient_access
-from app.auth.roles import Permission
-from app.clock import local_today, to_local
-from app.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
-from app.extensions import db
-from app.models import (
+from core.privacy.access_log import AccessAction, record_patient_access
+from core.auth.roles import Permission
+from core.clock import local_today, to_local
+from core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
+from core.extensions import db
+from core.models import (
     CENTRAL_WAREHOUSE_NUMBER, ROW_ACTIVE, Article, Patient, PrescribingUnit, PrescriptionRow, UnitPayer, User,
     Warehouse, user_units,
 )
-from app.patients.personnummer import InvalidPersonnummer, validate_personnummer
-from app.store import begin_write
+from core.privacy.personnummer import InvalidPersonnummer, validate_personnummer
+from core.store import begin_write
 from reserve import numbers
 from reserve.models import ReserveItem
 from reserve.rules import (

@@ -6,14 +6,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.accesslog.services import AccessAction, record_patient_access
-from app.auth.guard import permission_required
-from app.auth.roles import Permission, Role
-from app.clock import utcnow
-from app.errors import DomainError, NotFound, ValidationFailed
-from app.extensions import db
-from app.models import PrescribingUnit, User, UserRole
-from app.web.tables import Column, TableState, paginate_query
+from core.privacy.access_log import AccessAction, record_patient_access
+from core.auth.guard import permission_required
+from core.auth.roles import Permission, Role
+from core.clock import utcnow
+from core.errors import DomainError, NotFound, ValidationFailed
+from core.extensions import db
+from core.models import PrescribingUnit, User, UserRole
+from core.web.tables import Column, TableState, paginate_query
 from reserve import capture
 from reserve.forms import CancelForm, CaptureForm
 from reserve.models import ReserveItem

@@ -18,11 +18,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.auth.roles import Role
-from app.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from app.extensions import db
-from app.models import User
-from app.store import begin_write
+from core.auth.roles import Role
+from core.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from core.extensions import db
+from core.models import User
+from core.store import begin_write
 from reserve.models import Checklist, ChecklistStep, ReserveItem
 from reserve.rules import CAPTURED, due_at, step_state
 from reserve.runbooks import RESERVE_ACTIVATED, RESERVE_ROUTINE, RUNBOOK_ROLES, Runbook

@@ -18,10 +18,10 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
-from app.errors import DomainError
-from app.extensions import db
-from app.models import User
-from app.store import begin_write
+from core.errors import DomainError
+from core.extensions import db
+from core.models import User
+from core.store import begin_write
 from reserve.models import Drill
 from reserve.rules import DRILL_FAILED, DRILL_QUEUED, DRILL_RUNNING, DRILL_STATE_LABELS, drill_state
 

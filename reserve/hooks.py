@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.clock import utcnow
-from app.extensions import db
-from app.models import Prescription
+from core.clock import utcnow
+from core.extensions import db
+from core.models import Prescription
 from reserve.capture import mark_registered as mark_item_registered
 from reserve.models import AwaitingRegistration
 from reserve.state import current_state, main_server_out

@@ -14,13 +14,13 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload, undefer
 
-from app.accesslog.services import AccessAction, record_patient_access
-from app.auth.roles import Permission
-from app.clock import local_today
-from app.errors import Forbidden, NotFound
-from app.extensions import db
-from app.models import ROW_ACTIVE, Patient, PrescribingUnit, Prescription, PrescriptionRow, User, user_units
-from app.store import begin_write
+from core.privacy.access_log import AccessAction, record_patient_access
+from core.auth.roles import Permission
+from core.clock import local_today
+from core.errors import Forbidden, NotFound
+from core.extensions import db
+from core.models import ROW_ACTIVE, Patient, PrescribingUnit, Prescription, PrescriptionRow, User, user_units
+from core.store import begin_write
 from reserve import numbers, pdf
 from reserve.models import Kit, KitDocument
 from reserve.rules import WORK_ORDER_TYPES, format_reserve_number

@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import Response, abort, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.clock import utcnow
-from app.errors import DomainError
-from app.extensions import db
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.clock import utcnow
+from core.errors import DomainError
+from core.extensions import db
 from reserve import drill_runs, kit, state
 from reserve.forms import ConfirmForm
 from reserve.models import Drill

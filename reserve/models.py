@@ -1,6 +1,6 @@
 """Tables of the reserve routine: checklists, captured items, reserve numbers, call log, kit, drills.
 
-Every time is naive UTC (app.clock.utcnow). Checklists belong to status incidents; captured
+Every time is naive UTC (core.clock.utcnow). Checklists belong to status incidents; captured
 items carry a reserve number from a range reserved in advance and go to the sync engine's
 outbox in the same transaction as they are saved.
 """
@@ -13,8 +13,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
-from app.models import Article, Patient, PrescribingUnit, Prescription, User
+from core.extensions import db
+from core.models import Article, Patient, PrescribingUnit, Prescription, User
 from reserve.rules import CHANNELS, ITEM_STATUSES, KINDS, MAX_PACKAGES, MIN_PACKAGES, format_reserve_number
 
 

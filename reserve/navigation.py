@@ -2,15 +2,15 @@
 
 The shell's tabs are a fixed list (app/web/navigation.py); rather than edit it, this context
 processor, registered after the shell's, returns the same tabs with ours placed after "Status".
-If the tab moves into app.web.navigation.TABS, delete this module.
+If the tab moves into core.web.navigation.TABS, delete this module.
 """
 from __future__ import annotations
 
 from flask import Flask, current_app
 from flask_login import current_user
 
-from app.auth.roles import Permission
-from app.web.navigation import Tab, visible_tabs
+from core.auth.roles import Permission
+from core.web.navigation import Tab, visible_tabs
 
 RESERVE_TAB = Tab("Reservrutin", "reserve.index", Permission.VIEW_RESERVE_ROUTINE)
 

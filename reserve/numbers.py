@@ -11,8 +11,8 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import func, insert, select, update
 
-from app.errors import ValidationFailed
-from app.extensions import db
+from core.errors import ValidationFailed
+from core.extensions import db
 from reserve.models import ReserveNumber
 from reserve.rules import format_reserve_number
 

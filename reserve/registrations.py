@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.store import begin_write
+from core.extensions import db
+from core.store import begin_write
 from reserve.hooks import mark_item_registered
 from reserve.models import AwaitingRegistration, ReserveItem
 from reserve.rules import CAPTURED, format_reserve_number

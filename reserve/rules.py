@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.errors import FieldError
-from app.logging_setup import PERSONNUMMER_PATTERN
+from core.errors import FieldError
+from core.logging_setup import PERSONNUMMER_PATTERN
 
 PRESCRIPTION, ORDER, STOCK_MOVE, WORK_ORDER = "prescription", "order", "stock_move", "work_order"
 KINDS = (PRESCRIPTION, ORDER, STOCK_MOVE, WORK_ORDER)

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 import pydantic
 
-from app.auth.roles import Role
+from core.auth.roles import Role
 from reserve.rules import KINDS
 from status.rules import ESCALATION_ROLES
 from status.scenarios import Scenario

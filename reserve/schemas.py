@@ -5,7 +5,7 @@ from typing import Literal
 
 import pydantic
 
-from app.api.validation import ApiSchema
+from core.api.validation import ApiSchema
 from reserve.rules import CHANNELS, KINDS, MAX_NOTE
 
 Kind = Literal[KINDS]  # type: ignore[valid-type]

@@ -15,9 +15,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.auth.roles import Role
-from app.clock import utcnow
-from app.extensions import db
+from core.auth.roles import Role
+from core.clock import utcnow
+from core.extensions import db
 from reserve.runbooks import RESERVE_ROUTINE, Runbook
 from status import services as status_services
 from status.incidents import MAIN_SERVER
@@ -25,7 +25,7 @@ from status.models import Component, ProbeResult
 from status.readmodel import banner_for
 from status.reserve import ReserveState
 from status.rules import prognosis_valid
-from status.timefmt import local_text
+from core.formatting import local_text
 
 DATA_AS_OF_SOURCES = "reserve.data_as_of_sources"
 DataAsOfSource = Callable[[], "datetime | None"]

@@ -11,12 +11,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.clock import utcnow
-from app.errors import DomainError, ValidationFailed
-from app.extensions import db
-from app.web.tables import Column, TableState, paginate_query
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.clock import utcnow
+from core.errors import DomainError, ValidationFailed
+from core.extensions import db
+from core.web.tables import Column, TableState, paginate_query
 from reserve import calls, checklists, state
 from reserve.forms import CallForm, StepForm
 from reserve.models import CallLogEntry, Checklist, ReserveItem

@@ -7,10 +7,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the status pages (with the /status.json fast path), the status API, `flask monitor` and the
     outage / reserve banner."""
-    from app.web import register_banner_provider
+    from core.web import register_banner_provider
     from status import api, manage, readmodel, settings, views, wsgi  # noqa: F401 - manage adds routes to views.bp
     from status.scheduler import monitor_command
-    from status.timefmt import local_iso, local_text
+    from core.formatting import local_iso, local_text
 
     if not app.testing:
         settings.apply_environment(app.config)

@@ -8,11 +8,11 @@ from typing import TypeVar
 from flask import abort, jsonify
 from flask_login import current_user
 
-from app.api.blueprints import api_blueprint
-from app.api.docs import documented
-from app.api.validation import parse_json
-from app.auth.guard import permission_required
-from app.auth.roles import Permission, Role
+from core.api.blueprints import api_blueprint
+from core.api.docs import documented
+from core.api.validation import parse_json
+from core.auth.guard import permission_required
+from core.auth.roles import Permission, Role
 from status import services
 from status.models import Incident
 from status.schemas import (
@@ -20,7 +20,7 @@ from status.schemas import (
     MaintenanceRequest, MaintenanceResponse, PrognosisRequest, ReserveActivateRequest, ReserveDeactivateRequest,
     ReserveStateResponse, TelephonyRequest, TelephonyResponse, TimelineEntryResponse,
 )
-from status.timefmt import local_iso, utc_from_aware
+from core.formatting import local_iso, utc_from_aware
 
 bp = api_blueprint("status_api", __name__)
 F = TypeVar("F", bound=Callable)

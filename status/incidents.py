@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.clock import to_local
-from app.extensions import db
+from core.clock import to_local
+from core.extensions import db
 from status import cache, messages, notifications
 from status.models import Component, Incident, IncidentUpdate, MaintenanceWindow, RecoveryEvent
 from status.rules import is_on_duty, reserve_due_at

@@ -12,7 +12,7 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from app.store import WRITE
+from core.store import WRITE
 from status.models import MonitorLease
 
 log = logging.getLogger(__name__)

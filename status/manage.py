@@ -9,10 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 from sqlalchemy import func, select
 
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import DomainError, ValidationFailed
-from app.extensions import db
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import DomainError, ValidationFailed
+from core.extensions import db
 from status import services
 from status.forms import (
     DriftinfoForm, IncidentUpdateForm, MaintenanceForm, PrognosisForm, ReserveActivateForm, ReserveDeactivateForm,
@@ -20,7 +20,7 @@ from status.forms import (
 )
 from status.models import Incident, Notification
 from status.scenarios import STATUS_LABELS, Scenario
-from status.timefmt import local_text, utc_from_local
+from core.formatting import local_text, utc_from_local
 from status.views import bp
 
 FORMS = {

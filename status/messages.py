@@ -6,7 +6,7 @@ from datetime import datetime
 
 from status.rules import ROLE_LABELS
 from status.scenarios import STATUS_LABELS, Scenario
-from status.timefmt import local_text
+from core.formatting import local_text
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Tables of the status monitor: components, probe results, incidents, reserve, notifications.
 
-Every time is naive UTC (app.clock.utcnow). Work that must happen once (opening an
+Every time is naive UTC (core.clock.utcnow). Work that must happen once (opening an
 incident, activating the reserve routine, sending a mail, claiming a recovery event)
 is guarded by a unique "slot" column or a conditional UPDATE, never by process memory.
 """
@@ -13,7 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from core.extensions import db
 from status.machine import STATES
 from status.scenarios import INCIDENT_STATUSES, TRACKS, Scenario
 

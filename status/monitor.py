@@ -10,9 +10,9 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from app.clock import to_local
-from app.extensions import db
-from app.store import begin_write
+from core.clock import to_local
+from core.extensions import db
+from core.store import begin_write
 from status import incidents
 from status.incidents import CUSTOMER_SERVICE, MAIN_SERVER, REFERENCE_TARGET
 from status.machine import DOWN, MAINTENANCE, UP, Machine, Observation, Transition, advance
@@ -24,7 +24,7 @@ from status.rules import (
 )
 from status.scenarios import TRACK_CUSTOMER_SERVICE, TRACK_OUTAGE, Scenario
 from status.settings import MonitorSettings
-from status.timefmt import utc_from_aware
+from core.formatting import utc_from_aware
 
 
 @dataclass

@@ -17,10 +17,10 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.extensions import db
-from app.mail import MailError, send_mail
-from app.store import begin_write
-from app.outbound import TransportError, request_json
+from core.extensions import db
+from core.mail import MailError, send_mail
+from core.store import begin_write
+from core.outbound import TransportError, request_json
 from status import messages
 from status.links import public_url, unsubscribe_token
 from status.models import Driftinfo, Incident, IncidentUpdate, Notification, Subscriber

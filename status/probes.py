@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from app.outbound import TransportError, request_json
+from core.outbound import TransportError, request_json
 
 
 @dataclass(frozen=True)

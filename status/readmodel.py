@@ -16,13 +16,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from app.extensions import db
+from core.extensions import db
 from status import cache
 from status.models import Component, Driftinfo, Incident, IncidentUpdate, MaintenanceWindow, Outage
 from status.reserve import ReserveState, current_reserve_state
 from status.rules import ReserveFacts, availability, prognosis_valid, reserve_countdown
 from status.scenarios import RESOLVED, STATUS_LABELS, TRACK_OUTAGE, Scenario
-from status.timefmt import duration_text, local_iso, local_text
+from core.formatting import duration_text, local_iso, local_text
 
 STATE_LABELS = {
     "up": "I drift",

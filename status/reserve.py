@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
-from app.errors import DomainError
-from app.extensions import db
-from app.store import begin_write
+from core.errors import DomainError
+from core.extensions import db
+from core.store import begin_write
 from status import incidents, messages, notifications
 from status.incidents import MAIN_SERVER
 from status.models import Component, Incident, MaintenanceWindow

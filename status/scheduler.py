@@ -12,8 +12,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from app.clock import utcnow
-from app.extensions import db
+from core.clock import utcnow
+from core.extensions import db
 from status.lock import MonitorLock, lock_for
 from status.notifications import worker_id
 from status.settings import MonitorSettings

@@ -5,7 +5,7 @@ from typing import Literal
 
 import pydantic
 
-from app.api.validation import ApiSchema
+from core.api.validation import ApiSchema
 from status.scenarios import INCIDENT_STATUSES
 
 # JSON has no datetime type: these fields accept an ISO 8601 string with an explicit offset.

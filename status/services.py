@@ -9,11 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
-from app.clock import utcnow
-from app.errors import NotFound, ValidationFailed
-from app.extensions import db
-from app.mail import contains_personal_data
-from app.store import begin_write
+from core.clock import utcnow
+from core.errors import NotFound, ValidationFailed
+from core.extensions import db
+from core.mail import contains_personal_data
+from core.store import begin_write
 from status import cache, incidents, monitor, notifications, reserve
 from status.incidents import CUSTOMER_SERVICE, TELEPHONY
 from status.models import (
@@ -24,7 +24,7 @@ from status.scenarios import (
     INCIDENT_STATUSES, RESOLVED, TRACK_CUSTOMER_SERVICE, TRACK_OUTAGE, TRACK_TELEPHONY, Scenario,
 )
 from status.settings import current_settings
-from status.timefmt import local_text
+from core.formatting import local_text
 
 __all__ = [
     "ReserveState", "activate_reserve", "add_incident_update", "claim_recovery_event", "current_reserve_state",

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app
 
-from app.config import apply_environment as config_environment
+from core.config import apply_environment as config_environment
 from status.machine import Thresholds
 from status.rules import ESCALATION_ROLES, WeeklyHours
 

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
-from app.clock import utcnow
-from app.errors import ValidationFailed
-from app.extensions import db
-from app.store import begin_write
+from core.clock import utcnow
+from core.errors import ValidationFailed
+from core.extensions import db
+from core.store import begin_write
 from status import notifications
 from status.links import (
     CONFIRM_MAX_AGE, confirm_token, public_url, read_confirm_token, read_unsubscribe_token, token_matches,

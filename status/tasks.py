@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from flask import Flask
 from sqlalchemy import delete
 
-from app.extensions import db
-from app.store import begin_write
+from core.extensions import db
+from core.store import begin_write
 from status import services, subscriptions
 from status.models import ProbeResult
 from status.settings import MonitorSettings

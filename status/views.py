@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.auth.guard import public
-from app.auth.roles import Permission
-from app.clock import utcnow
-from app.errors import ValidationFailed
+from core.auth.guard import public
+from core.auth.roles import Permission
+from core.clock import utcnow
+from core.errors import ValidationFailed
 from status import readmodel, subscriptions
 from status.forms import ConfirmForm, SubscribeForm
 

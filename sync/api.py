@@ -11,14 +11,14 @@ import pydantic
 from flask import jsonify, request
 from flask_login import current_user
 
-from app.api.blueprints import api_blueprint
-from app.api.docs import documented
-from app.api.validation import parse_json
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.clock import utcnow
-from app.errors import DomainError, ValidationFailed
-from status.timefmt import local_iso
+from core.api.blueprints import api_blueprint
+from core.api.docs import documented
+from core.api.validation import parse_json
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.clock import utcnow
+from core.errors import DomainError, ValidationFailed
+from core.formatting import local_iso
 from sync import conflicts, outbox, progress, queries, reconciliation, review
 from sync.rules import CANCEL_LOCAL, KINDS, LINK, SEND_AS_NEW, STATES
 from sync.schemas import (

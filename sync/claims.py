@@ -20,8 +20,8 @@ from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, updat
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from app.extensions import db
-from app.store import begin_write
+from core.extensions import db
+from core.store import begin_write
 from sync import faults
 from sync.models import OutboxItem, SenderState, SyncAttempt
 from sync.outbox import cascade_to_children

@@ -10,8 +10,8 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app.clock import utcnow
-from app.extensions import db
+from core.clock import utcnow
+from core.extensions import db
 from sync import claims, progress, pull
 from sync.models import SyncRun
 from sync.balance import Progress

@@ -1,4 +1,4 @@
-"""The main server's HTTP contract, client side; every call goes through app.outbound.request_json.
+"""The main server's HTTP contract, client side; every call goes through core.outbound.request_json.
 
 One client per sender run keeps a connection alive between batches; close it (or use it
 as a context manager) when the run ends. Errors come as TransportError: `permanent` says
@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import requests
 
-from app.outbound import TransportError, request_json
+from core.outbound import TransportError, request_json
 from sync.settings import SyncSettings
 
 __all__ = ["BatchItem", "HttpMainServer", "MainServer", "TransportError"]

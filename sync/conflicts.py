@@ -14,12 +14,12 @@ from datetime import datetime
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
-from app.auth.roles import Permission
-from app.clock import utcnow
-from app.errors import DomainError, Forbidden, ValidationFailed
-from app.extensions import db
-from app.models import ROW_ACTIVE, ROW_CANCELLED, PrescriptionRow, User
-from app.store import begin_write
+from core.auth.roles import Permission
+from core.clock import utcnow
+from core.errors import DomainError, Forbidden, ValidationFailed
+from core.extensions import db
+from core.models import ROW_ACTIVE, ROW_CANCELLED, PrescriptionRow, User
+from core.store import begin_write
 from sync import outbox
 from sync.models import OutboxItem
 from sync.review import note_for

@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from app.clock import utcnow
-from app.extensions import db
-from app.models import (
+from core.clock import utcnow
+from core.extensions import db
+from core.models import (
     ROW_CANCELLED, Article, Patient, PrescribingUnit, Prescription, PrescriptionRow, ProductArea, User, Warehouse,
 )
 from app.withdrawals.models import ORDER_AWAITING_OUTBOUND, Order, OrderLine, OutboundDelivery, Withdrawal

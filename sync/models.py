@@ -1,6 +1,6 @@
 """Tables of the sync engine: the outbox, every attempt, runs, the audit trail, breaker and pull state.
 
-Every time is naive UTC (app.clock.utcnow). An item is claimed with a conditional UPDATE on
+Every time is naive UTC (core.clock.utcnow). An item is claimed with a conditional UPDATE on
 its state and lease, so a restarted or second sender can never act on it twice; its backoff
 (next_attempt_at) and lease live on the row, so they survive a kill.
 """
@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
-from app.models import User
+from core.extensions import db
+from core.models import User
 from sync.rules import CHANNELS, HOLDS_QUEUE, KINDS, STATES
 
 

@@ -19,11 +19,11 @@ from flask import current_app
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.clock import utcnow
-from app.errors import DomainError, NotFound
-from app.extensions import db
-from app.models import User
-from app.store import WRITE, begin_write
+from core.clock import utcnow
+from core.errors import DomainError, NotFound
+from core.extensions import db
+from core.models import User
+from core.store import WRITE, begin_write
 from sync import faults
 from sync.models import OutboxItem, SyncAudit
 from sync.rules import (

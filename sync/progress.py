@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
-from app.extensions import db
+from core.extensions import db
 from sync.models import OutboxItem, PullState, SenderState
 from sync.balance import Progress, progress
 from sync.rules import NEEDS_PERSON, SETTLED, STATE_LABELS, STATES

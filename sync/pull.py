@@ -21,10 +21,10 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.clock import utcnow
-from app.extensions import db
-from app.models import Article, Patient, ProductArea
-from app.store import begin_write
+from core.clock import utcnow
+from core.extensions import db
+from core.models import Article, Patient, ProductArea
+from core.store import begin_write
 from sync.client import HttpMainServer, MainServer, TransportError
 from sync.models import PullState, WithdrawalStatus
 from sync.settings import SyncSettings, current_settings

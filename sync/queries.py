@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from werkzeug.datastructures import MultiDict
 
-from app.web.tables import Column, Page, TableState, paginate_query
+from core.web.tables import Column, Page, TableState, paginate_query
 from sync.models import OutboxItem
 
 COLUMNS = (

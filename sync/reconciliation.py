@@ -17,10 +17,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.clock import to_local, utcnow
-from app.errors import NotFound
-from app.extensions import db
-from app.models import User
+from core.clock import to_local, utcnow
+from core.errors import NotFound
+from core.extensions import db
+from core.models import User
 from status.models import Incident
 from status.scenarios import Scenario
 from sync.client import HttpMainServer, MainServer, TransportError

@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.auth.roles import Permission, Role
-from app.clock import utcnow
-from app.errors import DomainError, Forbidden, ValidationFailed
-from app.extensions import db
-from app.models import User
-from app.store import begin_write
+from core.auth.roles import Permission, Role
+from core.clock import utcnow
+from core.errors import DomainError, Forbidden, ValidationFailed
+from core.extensions import db
+from core.models import User
+from core.store import begin_write
 from sync import outbox
 from sync.models import OutboxItem
 from sync.rules import BLOCKED, CONFLICT, DEAD, PENDING, REVIEW, with_changes

@@ -5,7 +5,7 @@ from typing import Literal
 
 import pydantic
 
-from app.api.validation import ApiSchema
+from core.api.validation import ApiSchema
 from sync.review import MAX_NOTE
 
 # The API's names for the conflict resolutions (sync.rules: link, cancel_local, send_as_new).

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app, has_app_context
 
-from app.clock import utcnow
-from app.extensions import db
-from app.store import begin_write
+from core.clock import utcnow
+from core.extensions import db
+from core.store import begin_write
 from sync import claims, faults
 from sync.client import BatchItem, HttpMainServer, MainServer, TransportError
 from sync.models import SyncRun

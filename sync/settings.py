@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 
-from app.config import apply_environment as config_environment
+from core.config import apply_environment as config_environment
 from sync.rules import KINDS, Backoff, BreakerPolicy
 
 # Config keys a deployment (or `make run`, or a test's subprocess) may set from the environment.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.clock import utcnow
+from core.clock import utcnow
 from status.services import claim_recovery_event
 from sync import claims, outbox, pull as pull_feed
 from sync.sender import RunReport, Sender, new_worker_id

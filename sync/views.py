@@ -11,14 +11,14 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.accesslog.services import AccessAction, record_patient_access
-from app.auth.guard import permission_required
-from app.auth.roles import Permission, Role
-from app.clock import utcnow
-from app.errors import DomainError, ValidationFailed
-from app.extensions import db
-from app.models import Patient
-from app.web.tables import Page
+from core.privacy.access_log import AccessAction, record_patient_access
+from core.auth.guard import permission_required
+from core.auth.roles import Permission, Role
+from core.clock import utcnow
+from core.errors import DomainError, ValidationFailed
+from core.extensions import db
+from core.models import Patient
+from core.web.tables import Page
 from sync import conflicts, outbox, progress, queries, reconciliation, review
 from sync.client import HttpMainServer, TransportError
 from sync.forms import ApproveForm, NoteForm, ResolveForm, edit_form

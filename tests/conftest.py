@@ -18,8 +18,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
-from app.config import TestConfig, normalise_database_url
-from app.extensions import db
+from core.config import TestConfig, normalise_database_url
+from core.extensions import db
 from tests import factories
 from tests.smtp_server import Inbox, free_port
 

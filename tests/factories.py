@@ -11,14 +11,14 @@ from typing import Any, TypeVar
 from flask import Flask, has_app_context
 from sqlalchemy import select
 
-from app.auth.passwords import hash_password
-from app.auth.roles import Role
-from app.extensions import db
-from app.models import (
+from core.auth.passwords import hash_password
+from core.auth.roles import Role
+from core.extensions import db
+from core.models import (
     PRODUCT_AREA_CODES, Article, Patient, PrescribingUnit, Prescription, PrescriptionRow, ProductArea, UnitPayer, User,
     UserRole, Warehouse,
 )
-from app.patients.personnummer import check_digit
+from core.privacy.personnummer import check_digit
 
 PASSWORD = "correct horse 42"
 _counter = itertools.count(1)

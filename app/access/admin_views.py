@@ -8,12 +8,12 @@ from app.access import decisions, report, services
 from app.access.forms import ApproveForm, RejectForm, ReturnForm
 from app.access.models import AccessApplication
 from app.access.rules import FIELD_LABELS, Kind, Status, returnable_fields
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.clock import local_today
-from app.errors import DomainError, ValidationFailed
-from app.models import PrescribingUnit, User
-from app.web.tables import Column, TableState, paginate_query
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.clock import local_today
+from core.errors import DomainError, ValidationFailed
+from core.models import PrescribingUnit, User
+from core.web.tables import Column, TableState, paginate_query
 
 bp = Blueprint("access_admin", __name__, url_prefix="/admin/behorighet")
 

@@ -14,13 +14,13 @@ from app.access import mails, tokens
 from app.access.models import AccessApplication
 from app.access.rules import FIELD_LABELS, USERNAME, ChangeType, Kind, Status, TokenPurpose, suggest_username
 from app.access.services import NOTE_MAX, queue_mail, system_name
-from app.auth.passwords import hash_password
-from app.auth.roles import Role
-from app.clock import utcnow
-from app.errors import DomainError, NotFound, ValidationFailed
-from app.extensions import db
-from app.models import ApiToken, User, UserRole
-from app.store import begin_write
+from core.auth.passwords import hash_password
+from core.auth.roles import Role
+from core.clock import utcnow
+from core.errors import DomainError, NotFound, ValidationFailed
+from core.extensions import db
+from core.models import ApiToken, User, UserRole
+from core.store import begin_write
 
 
 def get_application(application_id: int) -> AccessApplication:

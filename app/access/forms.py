@@ -13,8 +13,8 @@ from wtforms.validators import Length, Optional
 
 from app.access.rules import CHANGE_LABELS, FIELD_LABELS, Kind
 from app.access.services import ApplicationInput
-from app.auth.roles import ROLE_LABELS
-from app.errors import ValidationFailed
+from core.auth.roles import ROLE_LABELS
+from core.errors import ValidationFailed
 
 ROLE_CHOICES = [SelectChoice("", "Välj roll")] + [SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()]
 OFF = {"autocomplete": "off"}

@@ -7,10 +7,10 @@ from sqlalchemy import CheckConstraint, Column, Date, DateTime, ForeignKey, Inde
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.access.rules import ChangeType, Kind, Status, TokenPurpose, reference
-from app.auth.roles import Role
-from app.extensions import db
-from app.models import PrescribingUnit, ProductArea, User
-from app.models._columns import created_at_column
+from core.auth.roles import Role
+from core.extensions import db
+from core.models import PrescribingUnit, ProductArea, User
+from core.models._columns import created_at_column
 
 
 def _in(column: str, values) -> str:  # noqa: ANN001

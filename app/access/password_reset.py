@@ -14,13 +14,13 @@ from app.access import mails, tokens
 from app.access.models import AccessToken
 from app.access.rules import TokenPurpose
 from app.access.services import LinkInvalid
-from app.auth.passwords import hash_password, password_policy_problems
-from app.clock import utcnow
-from app.errors import FieldError, ValidationFailed
-from app.extensions import db
-from app.mail import send_after_commit
-from app.models import ApiToken, LoginFailure, User
-from app.store import begin_write
+from core.auth.passwords import hash_password, password_policy_problems
+from core.clock import utcnow
+from core.errors import FieldError, ValidationFailed
+from core.extensions import db
+from core.mail import send_after_commit
+from core.models import ApiToken, LoginFailure, User
+from core.store import begin_write
 
 PASSWORD_PURPOSES = (TokenPurpose.SET_PASSWORD, TokenPurpose.RESET_PASSWORD)
 IDENTIFIER_MAX = 254

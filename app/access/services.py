@@ -17,14 +17,14 @@ from app.access.models import AccessApplication
 from app.access.rules import (
     FIELD_LABELS, USERNAME, ChangeType, Kind, Status, TokenPurpose, missing_fields, parse_customer_numbers,
 )
-from app.auth.roles import Role
-from app.clock import to_local, utcnow
-from app.errors import DomainError, FieldError, ValidationFailed
-from app.extensions import db
-from app.mail import PersonalDataInMail, send_after_commit
-from app.models import PrescribingUnit, ProductArea, User, user_units
+from core.auth.roles import Role
+from core.clock import to_local, utcnow
+from core.errors import DomainError, FieldError, ValidationFailed
+from core.extensions import db
+from core.mail import PersonalDataInMail, send_after_commit
+from core.models import PrescribingUnit, ProductArea, User, user_units
 from app.mypage.forms import EMAIL_PATTERN, PHONE_PATTERN
-from app.store import begin_write
+from core.store import begin_write
 
 TEXT_MAX = 150
 NOTE_MAX = 1000

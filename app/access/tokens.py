@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from app.access.models import AccessToken
 from app.access.rules import TokenPurpose, token_usable
-from app.clock import utcnow
-from app.extensions import db
+from core.clock import utcnow
+from core.extensions import db
 
 TOKEN_MAX_LENGTH = 100
 

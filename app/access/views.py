@@ -11,8 +11,8 @@ from app.access import password_reset, services
 from app.access.forms import ChangeApplicationForm, ForgotPasswordForm, NewApplicationForm, SetPasswordForm
 from app.access.rules import FIELD_LABELS, Kind
 from app.access.services import LinkInvalid
-from app.auth.guard import public
-from app.errors import ValidationFailed
+from core.auth.guard import public
+from core.errors import ValidationFailed
 from app.patients.services import all_product_areas
 
 bp = Blueprint("access", __name__)

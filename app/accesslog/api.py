@@ -5,15 +5,15 @@ import pydantic
 from flask import jsonify, request
 from flask_login import current_user
 
-from app.accesslog import services
-from app.accesslog.services import AccessAction
-from app.api.blueprints import api_blueprint
-from app.api.docs import documented
-from app.api.validation import field_errors
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import ValidationFailed
-from app.patients.personnummer import InvalidPersonnummer, validate_personnummer
+from core.privacy import access_log as services
+from core.privacy.access_log import AccessAction
+from core.api.blueprints import api_blueprint
+from core.api.docs import documented
+from core.api.validation import field_errors
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import ValidationFailed
+from core.privacy.personnummer import InvalidPersonnummer, validate_personnummer
 
 bp = api_blueprint("accesslog_api", __name__, "/access-log")
 

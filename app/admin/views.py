@@ -5,13 +5,13 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.accesslog import services as accesslog
-from app.accesslog.services import AccessAction
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.models import AccessLogEntry, Patient, User
-from app.patients.personnummer import InvalidPersonnummer, validate_personnummer
-from app.web.tables import Column, TableState, paginate_query
+from core.privacy import access_log as accesslog
+from core.privacy.access_log import AccessAction
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.models import AccessLogEntry, Patient, User
+from core.privacy.personnummer import InvalidPersonnummer, validate_personnummer
+from core.web.tables import Column, TableState, paginate_query
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -1,4 +1,4 @@
-"""`flask clock`: move the shared simulated clock of a demo installation (app.clock, APP_CLOCK_FILE).
+"""`flask clock`: move the shared simulated clock of a demo installation (core.clock, APP_CLOCK_FILE).
 
 `make run` points every process at instance/clock.json; while that file is absent the clock is
 the real one. `flask clock advance 4h` lets a person see the four-hour rule without waiting.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from app.clock import CLOCK_FILE_VARIABLE, advance_simulated_clock, set_simulated_clock, simulated_now, to_local
+from core.clock import CLOCK_FILE_VARIABLE, advance_simulated_clock, set_simulated_clock, simulated_now, to_local
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 

@@ -11,8 +11,8 @@ from itertools import accumulate
 from typing import Any
 
 from app.demo import names
-from app.models.patients import NUTRITION_FULL
-from app.patients.personnummer import COORDINATION_DAY_OFFSET, check_digit
+from core.models.patients import NUTRITION_FULL
+from core.privacy.personnummer import COORDINATION_DAY_OFFSET, check_digit
 
 FIRST_BIRTH_YEAR, LAST_BIRTH_YEAR = 1920, 2015
 COORDINATION_SHARE = 0.02  # samordningsnummer among the patients

@@ -9,15 +9,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from app.auth.passwords import hash_password
-from app.clock import utcnow
+from core.auth.passwords import hash_password
+from core.clock import utcnow
 from app.demo import reference
 from app.demo.catalogue import build_articles
 from app.demo.people import PatientChunk, PatientFactory, generate_patients
-from app.extensions import db
+from core.extensions import db
 from app.patients.register import RegisteredAddress
-from app.store import begin_write
-from app.models import (
+from core.store import begin_write
+from core.models import (
     Article, ContactPerson, NewsItem, Patient, PrescribingUnit, ProductArea, UnitPayer, User, UserRole, Warehouse,
 )
 

@@ -1,7 +1,7 @@
 """The whole product as real processes in a folder of its own: web app, monitor, reference main server.
 
 `make demo-outage` and the browser tests both use it. Every process shares one simulated clock
-(app.clock, `APP_CLOCK_FILE`), so the outage day's four hours can pass in seconds; the
+(core.clock, `APP_CLOCK_FILE`), so the outage day's four hours can pass in seconds; the
 monitor's and sender's timings are made short enough that each step shows within a second or
 two. The store is SQLite in the folder; nothing touches the developer's own instance.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from app.clock import CLOCK_FILE_VARIABLE, advance_simulated_clock, set_simulated_clock, simulated_now, utcnow
+from core.clock import CLOCK_FILE_VARIABLE, advance_simulated_clock, set_simulated_clock, simulated_now, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

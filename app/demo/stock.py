@@ -8,11 +8,11 @@ import random
 
 from sqlalchemy import insert, select
 
-from app.clock import utcnow
+from core.clock import utcnow
 from app.demo.seed import DEFAULT_SEED
-from app.extensions import db
-from app.models import Article, Warehouse
-from app.store import begin_write
+from core.extensions import db
+from core.models import Article, Warehouse
+from core.store import begin_write
 from app.withdrawals.models import StockLevel
 
 CENTRAL_SHARE = 0.9  # of the active articles stocked in warehouse 10

@@ -13,15 +13,15 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import exists, select
 
-from app.clock import utcnow
+from core.clock import utcnow
 from app.demo.seed import DEFAULT_SEED
-from app.extensions import db
-from app.models import (
+from core.extensions import db
+from core.models import (
     Article, Patient, Prescription, PrescriptionRow, UnitPayer, User, user_product_areas, user_units,
 )
-from app.numbering import next_number
+from core.numbering import next_number
 from app.prescribing.quantity import prescription_expires_on
-from app.store import begin_write
+from core.store import begin_write
 from app.withdrawals.models import Withdrawal
 from app.withdrawals.rules import Channel, WithdrawalStatus
 

@@ -7,15 +7,15 @@ import pydantic
 from flask import jsonify, request, url_for
 from flask_login import current_user
 
-from app.api.blueprints import api_blueprint
-from app.api.docs import documented
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import ValidationFailed
+from core.api.blueprints import api_blueprint
+from core.api.docs import documented
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import ValidationFailed
 from app.messages import services
 from app.messages.models import Message
 from app.messages.views import download
-from app.web.tables import Column, TableState, paginate_query
+from core.web.tables import Column, TableState, paginate_query
 
 bp = api_blueprint("messages_api", __name__, "/messages")
 

@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
-from app.models import PrescribingUnit, User
-from app.models._columns import created_at_column
+from core.extensions import db
+from core.models import PrescribingUnit, User
+from core.models._columns import created_at_column
 
 SUBJECT_MAX = 150
 BODY_MAX = 5000

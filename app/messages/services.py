@@ -12,17 +12,17 @@ from flask import current_app
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.orm import aliased, joinedload
 
-from app.auth.roles import Permission
-from app.clock import utcnow
-from app.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from app.extensions import db
-from app.mail import send_after_commit
+from core.auth.roles import Permission
+from core.clock import utcnow
+from core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from core.extensions import db
+from core.mail import send_after_commit
 from app.messages import storage
 from app.messages.attachments import AttachmentRefused, CheckedFile, check_attachment
 from app.messages.models import BODY_MAX, SUBJECT_MAX, Message, MessageAttachment, MessageDelivery
 from app.messages.notice import new_message_mail
-from app.models import PrescribingUnit, User, user_units
-from app.store import begin_write
+from core.models import PrescribingUnit, User, user_units
+from core.store import begin_write
 
 # The sender as a table of its own in inbox queries, so the inbox can be sorted by sender name.
 Sender = aliased(User, name="sender")

@@ -8,15 +8,15 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import ValidationFailed
-from app.extensions import csrf
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import ValidationFailed
+from core.extensions import csrf
 from app.messages import services
 from app.messages.forms import ComposeForm
 from app.messages.models import Message, MessageAttachment
 from app.messages.services import MessageInput, Upload
-from app.web.tables import Column, TableState, paginate_query
+from core.web.tables import Column, TableState, paginate_query
 
 bp = Blueprint("messages", __name__, url_prefix="/min-sida/meddelanden")
 

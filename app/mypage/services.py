@@ -6,11 +6,11 @@ import re
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from app.errors import FieldError, ValidationFailed
-from app.extensions import db
-from app.models import PrescribingUnit, UnitPayer, User, user_units
+from core.errors import FieldError, ValidationFailed
+from core.extensions import db
+from core.models import PrescribingUnit, UnitPayer, User, user_units
 from app.mypage.forms import EMAIL_PATTERN, PHONE_PATTERN
-from app.store import begin_write
+from core.store import begin_write
 
 
 def update_contact_details(user: User, email: str | None, phone: str | None) -> User:

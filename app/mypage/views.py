@@ -4,15 +4,15 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import ValidationFailed
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import ValidationFailed
 from app.messages import services as messages
 from app.messages.models import Message, MessageDelivery
-from app.models import PrescribingUnit
+from core.models import PrescribingUnit
 from app.mypage import services
 from app.mypage.forms import ContactDetailsForm
-from app.web.tables import Column, TableState, paginate_query
+from core.web.tables import Column, TableState, paginate_query
 
 bp = Blueprint("mypage", __name__, url_prefix="/min-sida")
 

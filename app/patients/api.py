@@ -4,20 +4,20 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_login import current_user
 
-from app.api.blueprints import api_blueprint
-from app.api.docs import documented
-from app.api.validation import parse_json
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import ValidationFailed
-from app.models import Patient, PrescriptionRow, ProductArea
+from core.api.blueprints import api_blueprint
+from core.api.docs import documented
+from core.api.validation import parse_json
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import ValidationFailed
+from core.models import Patient, PrescriptionRow, ProductArea
 from app.patients import services
 from app.patients.schemas import (
     Address, PatientDetailsRequest, PatientOverviewResponse, PatientSearchResult, PatientSummary, RowSummary,
 )
 from app.patients.search import SearchKind, parse_criteria
 from app.patients.views import SEARCH_COLUMNS
-from app.web.tables import TableState, paginate_query
+from core.web.tables import TableState, paginate_query
 
 bp = api_blueprint("patients_api", __name__, "/patients")
 

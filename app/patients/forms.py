@@ -6,7 +6,7 @@ from wtforms import BooleanField, FieldList, FormField, RadioField, SelectField,
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
-from app.models import NUTRITION_FULL
+from core.models import NUTRITION_FULL
 
 POSTAL_CODE = Regexp(r"^\d{3} ?\d{2}$", message="Ange postnummer som NNN NN.")
 PHONE = Regexp(r"^[0-9 +()-]{5,20}$", message="Ange ett telefonnummer (siffror, mellanslag, +, -).")

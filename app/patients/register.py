@@ -19,8 +19,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from app import outbound
-from app.patients.personnummer import TWELVE_DIGITS, InvalidPersonnummer
+from core import outbound
+from core.privacy.personnummer import TWELVE_DIGITS, InvalidPersonnummer
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 import pydantic
 
-from app.api.validation import ApiSchema
+from core.api.validation import ApiSchema
 
 
 class PatientSummary(pydantic.BaseModel):

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from app.errors import ValidationFailed
-from app.patients.personnummer import InvalidPersonnummer, validate_personnummer
+from core.errors import ValidationFailed
+from core.privacy.personnummer import InvalidPersonnummer, validate_personnummer
 
 
 class SearchKind(str, Enum):

@@ -12,12 +12,12 @@ from flask import current_app
 from sqlalchemy import Select, and_, exists, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.accesslog.services import AccessAction, record_patient_access
-from app.clock import local_today, utcnow
-from app.errors import NotFound
-from app.extensions import db
-from app.store import begin_write
-from app.models import (
+from core.privacy.access_log import AccessAction, record_patient_access
+from core.clock import local_today, utcnow
+from core.errors import NotFound
+from core.extensions import db
+from core.store import begin_write
+from core.models import (
     ROW_ACTIVE, Article, ContactPerson, Patient, Prescription, PrescriptionRow, ProductArea, User,
 )
 from app.patients.register import PopulationRegister, RegisterUnavailable

@@ -4,15 +4,15 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import ValidationFailed
-from app.models import Patient
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import ValidationFailed
+from core.models import Patient
 from app.patients import services
 from app.patients.forms import PatientDetailsForm, PatientSearchForm
 from app.patients.register import RegisterUnavailable
 from app.patients.search import SearchKind, parse_criteria
-from app.web.tables import Column, TableState, paginate_list, paginate_query
+from core.web.tables import Column, TableState, paginate_list, paginate_query
 
 bp = Blueprint("patients", __name__, url_prefix="/patient")
 

@@ -5,14 +5,14 @@ from flask import Response, jsonify
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.api.blueprints import api_blueprint
-from app.api.docs import documented
-from app.api.validation import parse_json
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import FieldError, ValidationFailed
-from app.extensions import db
-from app.models import Article, Prescription
+from core.api.blueprints import api_blueprint
+from core.api.docs import documented
+from core.api.validation import parse_json
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import FieldError, ValidationFailed
+from core.extensions import db
+from core.models import Article, Prescription
 from app.prescribing import printing, services
 from app.prescribing.schemas import (
     CancelResponse, CopyRequest, CreatedRow, OptionsResponse, PrescriptionRequest, PrescriptionResponse,

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from app.prescribing.errors import InvalidInput
 from app.prescribing.quantity import DAYS_PER_YEAR
 
-# Same value as app.models.patients.NUTRITION_FULL; repeated so the rule needs no database code.
+# Same value as core.models.patients.NUTRITION_FULL; repeated so the rule needs no database code.
 FULL_NUTRITION = "full_nutrition"
 MONTHLY_CAP = Decimal("1500.00")
 DAYS_PER_INVOICE = 30

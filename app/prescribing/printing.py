@@ -7,10 +7,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.accesslog.services import AccessAction, record_patient_access
-from app.clock import local_today
-from app.extensions import db
-from app.models import ROW_ACTIVE, Patient, Prescription, PrescriptionRow, User
+from core.privacy.access_log import AccessAction, record_patient_access
+from core.clock import local_today
+from core.extensions import db
+from core.models import ROW_ACTIVE, Patient, Prescription, PrescriptionRow, User
 from app.patients.services import get_patient
 from app.prescribing.receipts import (
     ReceiptPatient, ReceiptPrescription, ReceiptRow, render_active_rows_receipt, render_prescription_receipt,

@@ -391,7 +391,7 @@ def _prescription_number(prescription: ReceiptPrescription) -> str:
 
 
 def _local_minute(moment: datetime) -> str:
-    # Stored moments are naive UTC (app.clock); shown in Swedish time.
+    # Stored moments are naive UTC (core.clock); shown in Swedish time.
     aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return aware.astimezone(STOCKHOLM).strftime("%Y-%m-%d kl. %H.%M")
 

@@ -5,7 +5,7 @@ from datetime import date
 
 import pydantic
 
-from app.api.validation import ApiSchema
+from core.api.validation import ApiSchema
 
 
 class RowRequest(ApiSchema):

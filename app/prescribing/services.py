@@ -11,16 +11,16 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app.auth.roles import Permission
-from app.clock import local_today, utcnow
-from app.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
-from app.extensions import db
-from app.models import (
+from core.auth.roles import Permission
+from core.clock import local_today, utcnow
+from core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
+from core.extensions import db
+from core.models import (
     ROW_ACTIVE, ROW_CANCELLED, ROW_EXPIRED, Article, Patient, PrescribingUnit, Prescription, PrescriptionRow,
     ProductArea, UnitPayer, User, user_units,
 )
-from app.numbering import next_number
-from app.store import begin_write
+from core.numbering import next_number
+from core.store import begin_write
 from sync import hooks as sync_hooks
 from reserve import hooks as reserve_hooks
 from app.prescribing.quantity import (

@@ -6,11 +6,11 @@ from decimal import Decimal
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import DomainError, ValidationFailed
-from app.extensions import db
-from app.models import Article
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import DomainError, ValidationFailed
+from core.extensions import db
+from core.models import Article
 from app.patients.services import get_patient
 from app.prescribing import printing, services
 from app.prescribing.draft import Draft

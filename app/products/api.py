@@ -4,15 +4,15 @@ from __future__ import annotations
 import pydantic
 from flask import jsonify, request
 
-from app.api.blueprints import api_blueprint
-from app.api.docs import documented
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import ValidationFailed
-from app.models import Article
+from core.api.blueprints import api_blueprint
+from core.api.docs import documented
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import ValidationFailed
+from core.models import Article
 from app.products import services
 from app.products.views import COLUMNS
-from app.web.tables import TableState, paginate_query
+from core.web.tables import TableState, paginate_query
 
 bp = api_blueprint("products_api", __name__, "/articles")
 

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, or_, select
 
-from app.errors import ValidationFailed
-from app.extensions import db
-from app.models import Article, ProductArea
+from core.errors import ValidationFailed
+from core.extensions import db
+from core.models import Article, ProductArea
 
 MAX_TEXT = 100
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import ValidationFailed
-from app.models import Article
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import ValidationFailed
+from core.models import Article
 from app.patients.services import all_product_areas
 from app.products import services
 from app.savedsearches.services import searches_for
-from app.web.tables import Column, TableState, paginate_query
+from core.web.tables import Column, TableState, paginate_query
 
 bp = Blueprint("products", __name__, url_prefix="/produkt")
 

@@ -7,10 +7,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from app.errors import DomainError, ValidationFailed
-from app.extensions import db
-from app.models import SAVED_SEARCH_SCOPES, SavedSearch, User
-from app.store import begin_write
+from core.errors import DomainError, ValidationFailed
+from core.extensions import db
+from core.models import SAVED_SEARCH_SCOPES, SavedSearch, User
+from core.store import begin_write
 
 MAX_PER_SCOPE = 30
 # Paging and sorting are how a result is viewed, not what was searched for.

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from app.errors import DomainError, ValidationFailed
+from core.errors import DomainError, ValidationFailed
 from app.savedsearches import services
 
 bp = Blueprint("savedsearches", __name__, url_prefix="/sparade-sokningar")

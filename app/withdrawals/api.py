@@ -7,13 +7,13 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_login import current_user
 
-from app.api.blueprints import api_blueprint
-from app.api.docs import documented
-from app.api.validation import parse_json
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import ValidationFailed
-from app.web.tables import TableState, paginate_query
+from core.api.blueprints import api_blueprint
+from core.api.docs import documented
+from core.api.validation import parse_json
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import ValidationFailed
+from core.web.tables import TableState, paginate_query
 from app.withdrawals import order_services, queries, services
 from app.withdrawals.models import Order, StockLevel, Withdrawal
 from app.withdrawals.order_views import ORDER_COLUMNS, STOCK_COLUMNS

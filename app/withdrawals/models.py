@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
-from app.models import Article, Patient, PrescribingUnit, PrescriptionRow, User, Warehouse
-from app.models._columns import created_at_column
+from core.extensions import db
+from core.models import Article, Patient, PrescribingUnit, PrescriptionRow, User, Warehouse
+from core.models._columns import created_at_column
 from app.withdrawals.rules import (
     Channel, OrderType, WithdrawalStatus, format_u_number,
 )

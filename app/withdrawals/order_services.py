@@ -19,13 +19,13 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.accesslog.services import AccessAction, record_patient_access
-from app.auth.roles import Permission
-from app.clock import utcnow
-from app.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
-from app.extensions import db
-from app.models import Article, Patient, PrescribingUnit, User, Warehouse, user_units
-from app.store import begin_write
+from core.privacy.access_log import AccessAction, record_patient_access
+from core.auth.roles import Permission
+from core.clock import utcnow
+from core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
+from core.extensions import db
+from core.models import Article, Patient, PrescribingUnit, User, Warehouse, user_units
+from core.store import begin_write
 from app.withdrawals.models import (
     ORDER_AWAITING_OUTBOUND, ORDER_COMPLETE, Order, OrderLine, OutboundDelivery, StockLevel,
 )

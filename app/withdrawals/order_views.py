@@ -6,11 +6,11 @@ import re
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import DomainError, FieldError, ValidationFailed
-from app.models import Article, Warehouse
-from app.web.tables import Column, TableState, paginate_query
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import DomainError, FieldError, ValidationFailed
+from core.models import Article, Warehouse
+from core.web.tables import Column, TableState, paginate_query
 from app.withdrawals import order_services as services
 from app.withdrawals.forms import OrderForm
 from app.withdrawals.models import Order, StockLevel

@@ -12,12 +12,12 @@ from math import ceil
 from sqlalchemy import Select, and_, select, union_all
 from sqlalchemy.orm import joinedload
 
-from app.accesslog.services import AccessAction, record_patient_access
-from app.clock import local_today
-from app.errors import NotFound
-from app.extensions import db
-from app.models import Article, Patient, PrescribingUnit, Prescription, PrescriptionRow, User, user_units
-from app.web.tables import Column, Page, TableState
+from core.privacy.access_log import AccessAction, record_patient_access
+from core.clock import local_today
+from core.errors import NotFound
+from core.extensions import db
+from core.models import Article, Patient, PrescribingUnit, Prescription, PrescriptionRow, User, user_units
+from core.web.tables import Column, Page, TableState
 from app.withdrawals.models import Withdrawal
 from app.withdrawals.rules import WithdrawalStatus, format_u_number
 from app.withdrawals.search import WithdrawalCriteria, local_day_start_utc

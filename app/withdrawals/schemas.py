@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pydantic
 
-from app.api.validation import ApiSchema
+from core.api.validation import ApiSchema
 
 
 class WithdrawalRequest(ApiSchema):

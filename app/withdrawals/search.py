@@ -5,9 +5,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-from app.clock import STOCKHOLM
-from app.errors import FieldError, ValidationFailed
-from app.patients.personnummer import InvalidPersonnummer, validate_personnummer
+from core.clock import STOCKHOLM
+from core.errors import FieldError, ValidationFailed
+from core.privacy.personnummer import InvalidPersonnummer, validate_personnummer
 from app.withdrawals.rules import WithdrawalStatus, u_number_range
 
 # The query-string names, the same in the UI and the API: q, patient, unit, status, from, to.

@@ -13,13 +13,13 @@ from datetime import date, datetime
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import joinedload
 
-from app.auth.roles import Permission
-from app.clock import local_today, utcnow
-from app.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from app.extensions import db
-from app.models import ROW_ACTIVE, ROW_CANCELLED, ROW_DELIVERED, PrescriptionRow, User
-from app.numbering import next_number
-from app.store import begin_write
+from core.auth.roles import Permission
+from core.clock import local_today, utcnow
+from core.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from core.extensions import db
+from core.models import ROW_ACTIVE, ROW_CANCELLED, ROW_DELIVERED, PrescriptionRow, User
+from core.numbering import next_number
+from core.store import begin_write
 from app.withdrawals.models import Withdrawal
 from app.withdrawals.rules import (
     Channel, RowAllowance, WithdrawalStatus, can_move, format_u_number, packages_problem, parse_u_number,

@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.auth.guard import permission_required
-from app.auth.roles import Permission
-from app.errors import DomainError, ValidationFailed
+from core.auth.guard import permission_required
+from core.auth.roles import Permission
+from core.errors import DomainError, ValidationFailed
 from app.savedsearches.services import searches_for
-from app.web.tables import Page, TableState
+from core.web.tables import Page, TableState
 from app.withdrawals import queries, services
 from app.withdrawals.forms import WithdrawalForm
 from app.withdrawals.rules import STATUS_LABELS, ui_channel

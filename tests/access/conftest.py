@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.auth.roles import Role
+from core.auth.roles import Role
 from tests import factories
 from tests.smtp_server import send_mail_nowhere
 from tests.status.conftest import FreshClient

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.access.models import AccessApplication, AccessToken
-from app.extensions import db
-from app.models import User
+from core.extensions import db
+from core.models import User
 from tests.conftest import api_token, csrf_token_from, login
 from tests.status.conftest import FreshClient
 

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 
 from app.access import decisions, password_reset, services, tokens
 from app.access.rules import TokenPurpose
-from app.auth.roles import Role
-from app.errors import DomainError
-from app.extensions import db
-from app.models import User
+from core.auth.roles import Role
+from core.errors import DomainError
+from core.extensions import db
+from core.models import User
 from tests import factories
 from tests.status.conftest import free_port
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from app.access import password_reset
 from app.access.models import AccessToken
-from app.extensions import db
-from app.models import ApiToken
+from core.extensions import db
+from core.models import ApiToken
 from tests.conftest import api_token, csrf_token_from, login
 
 LINK = re.compile(r"https://portal\.example(/losenord\?t=(\S+))")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
-from app.auth.roles import Role
+from core.auth.roles import Role
 from tests import factories
 from tests.conftest import login
 

@@ -11,7 +11,7 @@ from app.access.rules import (
     ChangeType, Kind, missing_fields, parse_customer_numbers, reference, required_fields, returnable_fields,
     suggest_username, token_usable,
 )
-from app.mail import contains_personal_data
+from core.mail import contains_personal_data
 
 NOW = datetime(2026, 11, 2, 9, 0)
 

@@ -18,7 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect, sync_playwright
 
-from app.config import normalise_database_url
+from core.config import normalise_database_url
 from app.demo.stack import ROOT, Stack, wait_until
 from tests.conftest import postgres_schema
 from tests.smtp_server import Inbox, free_port

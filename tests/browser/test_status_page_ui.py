@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import APIRequestContext, Page, expect
 
-from app.clock import to_local
+from core.clock import to_local
 from app.demo.stack import Stack
 from tests.browser.conftest import assert_accessible, csrf_token, link_in, log_in, unique, wait_for_mail
 from tests.smtp_server import Inbox

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
-from app.auth.roles import Role
+from core.auth.roles import Role
 from tests import factories
 from tests.conftest import api_token, login
 
@@ -102,8 +102,8 @@ def test_non_json_content_type_is_415(client):
 def test_body_over_one_megabyte_is_413_json_and_nothing_is_stored(client, ctx):
     from sqlalchemy import func, select
 
-    from app.extensions import db
-    from app.models import LoginFailure
+    from core.extensions import db
+    from core.models import LoginFailure
 
     big = '{"username": "karin", "password": "' + "x" * (1024 * 1024) + '"}'
     response = client.post("/api/v1/tokens", data=big, content_type="application/json")

@@ -5,15 +5,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.auth.passwords import verify_password
-from app.auth.roles import Role
+from core.auth.passwords import verify_password
+from core.auth.roles import Role
 from app.demo.reference import DEMO_PASSWORD
 from app.demo.seed import SeedReport, StoreNotEmpty, seed_demo
-from app.extensions import db
-from app.models import (
+from core.extensions import db
+from core.models import (
     PRODUCT_AREA_CODES, Article, ContactPerson, Patient, PrescribingUnit, ProductArea, User, Warehouse,
 )
-from app.patients.personnummer import is_coordination_number, validate_personnummer
+from core.privacy.personnummer import is_coordination_number, validate_personnummer
 
 PATIENTS = 300
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
-from app.auth.roles import Role
+from core.auth.roles import Role
 from tests import factories
 from tests.conftest import csrf_token_from, login
 
@@ -107,7 +107,7 @@ def test_login_redirects_back_to_the_page_asked_for(client):
 
 
 def test_password_policy_for_real_accounts():
-    from app.auth.passwords import password_policy_problems
+    from core.auth.passwords import password_policy_problems
 
     assert password_policy_problems("demo") != []
     assert password_policy_problems("karinkarin1234", username="karin") == ["får inte innehålla användarnamnet"]

@@ -7,9 +7,9 @@ from datetime import date
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from app.auth.roles import Role
-from app.extensions import db
-from app.models import AccessLogEntry, Patient
+from core.auth.roles import Role
+from core.extensions import db
+from core.models import AccessLogEntry, Patient
 from app.patients.register import FileRegister, HttpRegister, RegisteredAddress, write_register_file
 from tests import factories
 from tests.conftest import login

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from app import outbound
-from app.outbound import TransportError
+from core import outbound
+from core.outbound import TransportError
 from app.patients.register import HttpRegister, RegisteredAddress, RegisterUnavailable
 
 TOLVAN = "191212121212"

@@ -10,9 +10,9 @@ from freezegun import freeze_time
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from app.auth.roles import Role
-from app.extensions import db
-from app.models import AccessLogEntry, PrescriptionRow
+from core.auth.roles import Role
+from core.extensions import db
+from core.models import AccessLogEntry, PrescriptionRow
 from tests import factories
 from tests.conftest import api_token, csrf_token_from, login
 

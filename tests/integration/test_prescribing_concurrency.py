@@ -5,9 +5,9 @@ import threading
 
 from sqlalchemy import func, select
 
-from app.auth.roles import Role
-from app.extensions import db
-from app.models import PrescriptionRow, User
+from core.auth.roles import Role
+from core.extensions import db
+from core.models import PrescriptionRow, User
 from app.prescribing.services import PrescriptionInput, RowConflict, RowInput, create_prescription
 from tests import factories
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.auth.roles import Role
+from core.auth.roles import Role
 from tests import factories
 from tests.conftest import api_token, login
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.auth.guard import is_public_endpoint
-from app.auth.roles import Role
+from core.auth.guard import is_public_endpoint
+from core.auth.roles import Role
 from tests import factories
 from tests.conftest import api_token, login
 

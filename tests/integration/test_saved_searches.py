@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.errors import DomainError
-from app.extensions import db
-from app.models import SavedSearch
+from core.errors import DomainError
+from core.extensions import db
+from core.models import SavedSearch
 from app.savedsearches.services import delete_search, searches_for
 from tests import factories
 from tests.conftest import csrf_token_from, login

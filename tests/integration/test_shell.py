@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.auth.roles import Role
-from app.extensions import db
-from app.models import NewsItem
+from core.auth.roles import Role
+from core.extensions import db
+from core.models import NewsItem
 from tests import factories
 from tests.conftest import login
 

@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.extensions import db
-from app.store import configure_sqlite
+from core.extensions import db
+from core.store import configure_sqlite
 from tests import factories
 
 

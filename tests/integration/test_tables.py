@@ -5,8 +5,8 @@ import re
 
 from werkzeug.datastructures import MultiDict
 
-from app.auth.roles import Role
-from app.web.tables import DEFAULT_PAGE_SIZE, Column, TableState, paginate_list
+from core.auth.roles import Role
+from core.web.tables import DEFAULT_PAGE_SIZE, Column, TableState, paginate_list
 from tests import factories
 from tests.conftest import login
 

@@ -10,7 +10,7 @@ from sqlalchemy import event, func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from app.extensions import db
+from core.extensions import db
 from app.messages import unread_message_count
 from app.messages.models import Message, MessageAttachment, MessageDelivery
 from tests import factories
@@ -98,7 +98,7 @@ def test_a_message_to_a_unit_reaches_each_of_its_active_users_once(client, world
 
 
 def test_hms_staff_and_admin_may_send_but_a_prescriber_may_not(client, world):
-    from app.auth.roles import Role
+    from core.auth.roles import Role
 
     factories.user("hms", roles=(Role.HMS_STAFF,))
     factories.user("boss", roles=(Role.ADMIN,))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import User
+from core.extensions import db
+from core.models import User
 from tests import factories
 from tests.conftest import csrf_token_from, login
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.mail import contains_personal_data
+from core.mail import contains_personal_data
 from app.messages.attachments import AttachmentRefused, check_attachment, safe_filename
 from app.messages.notice import new_message_mail
 

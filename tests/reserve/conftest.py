@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from app.auth.roles import Role
-from app.extensions import db
+from core.auth.roles import Role
+from core.extensions import db
 from status import services
 from status.models import Incident, Notification
 from status.probes import ProbeOutcome

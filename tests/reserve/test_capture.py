@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.auth.roles import Role
-from app.extensions import db
+from core.auth.roles import Role
+from core.extensions import db
 from reserve.models import ReserveItem, ReserveNumber
 from sync.models import OutboxItem
 from sync.outbox import item_for_key
@@ -162,8 +162,8 @@ def test_a_paper_form_keeps_its_preprinted_number_once(reserve_active, world, cl
     from reserve import numbers
 
     db.session.rollback()
-    from app.store import begin_write
-    from app.clock import utcnow
+    from core.store import begin_write
+    from core.clock import utcnow
 
     begin_write()
     (printed,) = numbers.print_numbers(1, utcnow())

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.errors import DomainError, Forbidden, ValidationFailed
-from app.extensions import db
+from core.errors import DomainError, Forbidden, ValidationFailed
+from core.extensions import db
 from reserve import checklists
 from reserve.models import Checklist
 from status import incidents, services

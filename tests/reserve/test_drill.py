@@ -11,12 +11,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.auth.roles import Role
-from app.clock import utcnow
-from app.errors import DomainError
-from app.extensions import db
+from core.auth.roles import Role
+from core.clock import utcnow
+from core.errors import DomainError
+from core.extensions import db
 from reserve import drill_runs
-from reserve.drill import run_drill
+from app.drills.runner import run_drill
 from reserve.models import Drill, ReserveItem
 from reserve.rules import DRILL_ABANDONED, DRILL_QUEUED, DRILL_RUNNING, DRILL_SILENCE_LIMIT, drill_state
 from status.models import Incident

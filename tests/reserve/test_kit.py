@@ -8,9 +8,9 @@ import pypdf
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import func, select
 
-from app.clock import utcnow
-from app.extensions import db
-from app.models import AccessLogEntry
+from core.clock import utcnow
+from core.extensions import db
+from core.models import AccessLogEntry
 from reserve import RUNBOOK_DIR, kit, pdf
 from reserve.models import Kit, ReserveNumber
 from reserve.rules import WORK_ORDER_TYPES

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from app.extensions import db
+from core.extensions import db
 from reserve import hooks
 from reserve.models import AwaitingRegistration, CallLogEntry
 from status import services

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from app.config import TestConfig
+from core.config import TestConfig
 from reserve import RUNBOOK_DIR
 from reserve.runbooks import APPLIES_TO, RUNBOOK_ROLES, RunbookError, load_runbook, load_runbooks, parse_deadline
 

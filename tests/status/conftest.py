@@ -12,7 +12,7 @@ from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.extensions import db
+from core.extensions import db
 from tests.smtp_server import Inbox, free_port  # noqa: F401 - shared with other test packages
 from status.models import Incident, Notification
 

@@ -22,9 +22,9 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, select, text
 
 from app import create_app
-from app.clock import utcnow
-from app.config import TestConfig, normalise_database_url
-from app.extensions import db
+from core.clock import utcnow
+from core.config import TestConfig, normalise_database_url
+from core.extensions import db
 from status import incidents, services
 from status.lock import AdvisoryLock, LeaseLock, lock_for
 from status.models import Incident, ProbeResult, RecoveryEvent

@@ -9,9 +9,9 @@ from flask import current_app
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from app.auth.roles import Role
-from app.extensions import db
-from app.mail import PersonalDataInMail, build_message, send_after_commit
+from core.auth.roles import Role
+from core.extensions import db
+from core.mail import PersonalDataInMail, build_message, send_after_commit
 from status import notifications, services
 from status.models import Notification, Subscriber
 from status.settings import current_settings

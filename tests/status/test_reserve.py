@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from app.auth.roles import Role
+from core.auth.roles import Role
 from status import services
 from status.reserve import ReserveState
 from status.scenarios import Scenario

@@ -5,8 +5,8 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from app.clock import to_local
-from app.mail import contains_personal_data
+from core.clock import to_local
+from core.mail import contains_personal_data
 from status.rules import (
     HEARTBEAT_DOWN, HEARTBEAT_UNKNOWN, HEARTBEAT_UP, SERVICEDESK, SUPPLIER, SYSTEM_OWNER, SYSTEM_OWNER_MANAGER,
     TELEPHONY_OWNER, ReserveFacts, WeeklyHours, automatic_reserve_due, availability, classify_outage,

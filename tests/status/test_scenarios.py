@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.auth.roles import Role
-from app.extensions import db
+from core.auth.roles import Role
+from core.extensions import db
 from status import services
 from status.models import Component, Outage, ProbeResult, RecoveryEvent
 from status.scenarios import Scenario

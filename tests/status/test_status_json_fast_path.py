@@ -13,8 +13,8 @@ from flask import Flask
 from freezegun import freeze_time
 from gunicorn.glogging import Logger
 
-from app.auth.roles import Role
-from app.extensions import db
+from core.auth.roles import Role
+from core.extensions import db
 from status import cache
 from status.models import Driftinfo
 from status.wsgi import PublicStatusJson

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from app.auth.roles import Role
+from core.auth.roles import Role
 from status import services
 from tests import factories
 from tests.conftest import api_token, login

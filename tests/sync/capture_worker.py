@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 def main(count: int, first: int) -> None:
     from app import create_app
-    from app.extensions import db
-    from app.models import Article, Patient, User
+    from core.extensions import db
+    from core.models import Article, Patient, User
     from app.prescribing.services import PrescriptionInput, RowInput, create_prescription
 
     app = create_app()

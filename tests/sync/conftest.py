@@ -2,7 +2,7 @@
 
 Every test that talks to a main server starts its own reference server process
 (`python -m sync.reference_server --port 0`), so faults and registrations never leak between
-tests. Nothing here mocks HTTP: the sender talks to the real server through app.outbound.
+tests. Nothing here mocks HTTP: the sender talks to the real server through core.outbound.
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from app.clock import utcnow
-from app.extensions import db
-from app.store import begin_write
+from core.clock import utcnow
+from core.extensions import db
+from core.store import begin_write
 from status import incidents
 from status.scenarios import Scenario
 from status.settings import current_settings
@@ -276,7 +276,7 @@ def committed_world(sync_app: Flask) -> dict:
 
 
 def make_world() -> dict:
-    from app.auth.roles import Role
+    from core.auth.roles import Role
     from tests import factories
 
     unit = factories.unit(name="Vårdcentralen Norr", payer_areas=("inkontinens",))

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.auth.roles import Role
-from app.extensions import db
-from app.store import begin_write
+from core.auth.roles import Role
+from core.extensions import db
+from core.store import begin_write
 from sync import outbox
 from sync.models import OutboxItem
 from sync.rules import CANCELLED, CONFLICT, PENDING, RESOLVED, REVIEW

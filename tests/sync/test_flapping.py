@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from app.extensions import db
+from core.extensions import db
 from sync.sender import Sender
 from tests.sync.conftest import assert_exactly_once, capture, configure, integrity_ok, settings_for
 from tests.sync.proxy import Chaos, FlappingProxy

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import Prescription
+from core.extensions import db
+from core.models import Prescription
 from sync.models import OutboxItem
 from tests import factories
 from tests.sync.conftest import ReferenceServer, assert_exactly_once, capture, integrity_ok, items

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.store import begin_write
+from core.extensions import db
+from core.store import begin_write
 from status.models import Incident, RecoveryEvent
 from sync import outbox, reconciliation
 from sync.models import OutboxItem, SyncRun

@@ -8,7 +8,7 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
-from app.extensions import db
+from core.extensions import db
 from app.withdrawals.models import ORDER_AWAITING_OUTBOUND, Order, OutboundDelivery
 from app.withdrawals.order_services import LineInput, OrderInput, StockShort, create_order, register_outbound_delivery
 from sync import hooks

@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.clock import utcnow
-from app.errors import DomainError
-from app.extensions import db
-from app.models import PrescriptionRow
+from core.clock import utcnow
+from core.errors import DomainError
+from core.extensions import db
+from core.models import PrescriptionRow
 from app.prescribing.services import RowConflict, cancel_row
-from app.store import begin_write
+from core.store import begin_write
 from status import incidents
 from status.scenarios import Scenario
 from status.settings import current_settings

@@ -6,9 +6,9 @@ from decimal import Decimal
 import requests
 from sqlalchemy import select
 
-from app.clock import utcnow
-from app.extensions import db
-from app.models import Article, Patient
+from core.clock import utcnow
+from core.extensions import db
+from core.models import Article, Patient
 from sync import pull
 from sync.models import PullState, WithdrawalStatus
 from tests import factories

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import requests
 
-from app.clock import utcnow
-from app.extensions import db
-from app.store import begin_write
+from core.clock import utcnow
+from core.extensions import db
+from core.store import begin_write
 from status import incidents
 from status.scenarios import Scenario
 from status.settings import current_settings

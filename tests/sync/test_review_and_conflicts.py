@@ -7,10 +7,10 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from app.errors import DomainError, Forbidden, ValidationFailed
-from app.extensions import db
-from app.models import PrescriptionRow
-from app.store import begin_write
+from core.errors import DomainError, Forbidden, ValidationFailed
+from core.extensions import db
+from core.models import PrescriptionRow
+from core.store import begin_write
 from sync import conflicts, outbox, review
 from sync.models import OutboxItem, SyncAudit
 from sync.rules import ACKED, BLOCKED, CANCELLED, CONFLICT, DEAD, PENDING, RESOLVED, REVIEW

@@ -9,9 +9,9 @@ from datetime import timedelta
 import requests
 from sqlalchemy import func, select
 
-from app.clock import utcnow
-from app.extensions import db
-from app.store import begin_write
+from core.clock import utcnow
+from core.extensions import db
+from core.store import begin_write
 from status import incidents
 from status.models import RecoveryEvent
 from status.scenarios import Scenario

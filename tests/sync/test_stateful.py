@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, settings, strategies as st  # a test depende
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import delete, select
 
-from app.clock import utcnow
-from app.extensions import db
-from app.store import begin_write
+from core.clock import utcnow
+from core.extensions import db
+from core.store import begin_write
 from sync import claims, conflicts, outbox, review
 from sync.client import BatchItem, HttpMainServer
 from sync.models import OutboxItem, SenderState, SyncAttempt, SyncAudit, SyncRun
@@ -182,14 +182,14 @@ def test_the_outbox_keeps_exactly_once_whatever_happens(committed_app, main_serv
 
 
 def _hms_user() -> int:
-    from app.auth.roles import Role
+    from core.auth.roles import Role
     from tests import factories
 
     return factories.user("hanna-hyp", roles=(Role.HMS_STAFF,)).id
 
 
 def _user(user_id: int):  # noqa: ANN202
-    from app.models import User
+    from core.models import User
 
     return db.session.get(User, user_id)
 

@@ -9,10 +9,10 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from app.clock import utcnow
-from app.extensions import db
-from app.models import AccessLogEntry
-from app.store import begin_write
+from core.clock import utcnow
+from core.extensions import db
+from core.models import AccessLogEntry
+from core.store import begin_write
 from sync import outbox
 from sync.models import OutboxItem
 from sync.rules import CANCELLED, PENDING

@@ -5,10 +5,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.auth.roles import Role
-from app.extensions import db
-from app.models import ROW_ACTIVE, ROW_DELIVERED, PrescriptionRow
-from app.store import begin_write
+from core.auth.roles import Role
+from core.extensions import db
+from core.models import ROW_ACTIVE, ROW_DELIVERED, PrescriptionRow
+from core.store import begin_write
 from app.withdrawals.models import Withdrawal
 from app.withdrawals.rules import Channel
 from app.withdrawals.services import apply_main_server_status, create_withdrawal, send_withdrawal

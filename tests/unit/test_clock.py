@@ -1,4 +1,4 @@
-"""The shared simulated clock (app.clock) and `flask clock`, which demos and browser tests run on."""
+"""The shared simulated clock (core.clock) and `flask clock`, which demos and browser tests run on."""
 from __future__ import annotations
 
 import subprocess
@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from freezegun import freeze_time
 
-from app.clock import CLOCK_FILE_VARIABLE, advance_simulated_clock, set_simulated_clock, simulated_now, utcnow
+from core.clock import CLOCK_FILE_VARIABLE, advance_simulated_clock, set_simulated_clock, simulated_now, utcnow
 from app.demo.clock_cli import clock_command
 
 REAL = datetime(2026, 3, 2, 9, 0)
@@ -50,7 +50,7 @@ def test_a_jump_is_seen_at_once_and_keeps_the_speed(clock_file: Path) -> None:
 def test_another_process_sees_the_jump(clock_file: Path) -> None:
     set_simulated_clock(clock_file, SIMULATED)
     advance_simulated_clock(clock_file, timedelta(hours=4, minutes=1))
-    child = subprocess.run([sys.executable, "-c", "from app.clock import utcnow; print(utcnow().isoformat())"],
+    child = subprocess.run([sys.executable, "-c", "from core.clock import utcnow; print(utcnow().isoformat())"],
                            capture_output=True, text=True, check=True, env={CLOCK_FILE_VARIABLE: str(clock_file)})
     seen = datetime.fromisoformat(child.stdout.strip())
     assert timedelta(hours=4, minutes=1) <= seen - SIMULATED < timedelta(hours=4, minutes=2)

@@ -8,15 +8,15 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from app.auth.roles import Role
+from core.auth.roles import Role
 from app.demo import names, reference
 from app.demo.catalogue import ECO_LABELS, build_articles
 from app.demo.people import (
     FIRST_BIRTH_YEAR, LAST_BIRTH_YEAR, PersonnummerSource, generate_patients,
 )
-from app.models.catalogue import PRODUCT_AREA_CODES
-from app.models.patients import NUTRITION_FULL
-from app.patients.personnummer import birth_date, is_coordination_number, validate_personnummer
+from core.models.catalogue import PRODUCT_AREA_CODES
+from core.models.patients import NUTRITION_FULL
+from core.privacy.personnummer import birth_date, is_coordination_number, validate_personnummer
 
 NOW = datetime(2026, 3, 2, 9, 0)
 ARTICLE_IMAGES = Path(__file__).resolve().parents[2] / "app" / "static" / "articles"

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from app.patients.personnummer import (
+from core.privacy.personnummer import (
     InvalidPersonnummer, birth_date, check_digit, is_coordination_number, validate_personnummer,
 )
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app import outbound
-from app.patients.personnummer import InvalidPersonnummer
+from core import outbound
+from core.privacy.personnummer import InvalidPersonnummer
 from app.patients.register import (
     UNAVAILABLE_MESSAGE,
     FileRegister,

@@ -12,9 +12,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from app.auth.roles import Role
-from app.extensions import db
-from app.models import Article, Patient, PrescribingUnit, PrescriptionRow, User, Warehouse
+from core.auth.roles import Role
+from core.extensions import db
+from core.models import Article, Patient, PrescribingUnit, PrescriptionRow, User, Warehouse
 from app.withdrawals.models import StockLevel
 from tests import factories
 from tests.conftest import api_token

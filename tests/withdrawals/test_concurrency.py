@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from app.auth.roles import Role
-from app.clock import local_today
-from app.extensions import db
-from app.models import PrescriptionRow, User
+from core.auth.roles import Role
+from core.clock import local_today
+from core.extensions import db
+from core.models import PrescriptionRow, User
 from app.withdrawals.models import StockLevel, Withdrawal
 from app.withdrawals.order_services import LineInput, OrderInput, StockShort, create_order
 from app.withdrawals.rules import Channel

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from app.demo.seed import seed_demo
 from app.demo.stock import seed_stock
 from app.demo.withdrawals import history_for_row, seed_demo_withdrawals
-from app.extensions import db
-from app.models import PrescriptionRow, Warehouse
+from core.extensions import db
+from core.models import PrescriptionRow, Warehouse
 from app.withdrawals.models import StockLevel, Withdrawal
 
 ROW = {"id": 1, "patient_id": 2, "article_id": 3, "unit_id": 4, "packages_per_withdrawal": 3, "period_days": 90,

@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
-from app.models import AccessLogEntry
+from core.extensions import db
+from core.models import AccessLogEntry
 from app.withdrawals.models import Order, OutboundDelivery, StockLevel
 from tests import factories
 from tests.conftest import csrf_token_from, login

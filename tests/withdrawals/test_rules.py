@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from app.errors import ValidationFailed
+from core.errors import ValidationFailed
 from app.withdrawals.rules import (
     Channel, OrderShape, OrderType, RowAllowance, WarehouseRef, WithdrawalStatus, can_move, format_u_number,
     needs_outbound_delivery, order_problems, packages_problem, parse_u_number, refused_transition_message,

@@ -8,7 +8,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from app.models import AccessLogEntry, PrescriptionRow
+from core.models import AccessLogEntry, PrescriptionRow
 from app.withdrawals.models import Withdrawal
 from tests import factories
 from tests.withdrawals.conftest import TODAY, bearer, scalar, scalars

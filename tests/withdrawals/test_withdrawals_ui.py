@@ -7,7 +7,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from app.models import AccessLogEntry, PrescriptionRow, SavedSearch
+from core.models import AccessLogEntry, PrescriptionRow, SavedSearch
 from app.withdrawals import queries
 from app.withdrawals.models import Withdrawal
 from tests import factories

@@ -1,0 +1,39 @@
+"""Accounts: login, logout, roles, bearer tokens."""
+from __future__ import annotations
+
+from flask import Flask, request
+
+from core.auth import guard
+from core.extensions import db, login_manager
+
+
+def init_app(app: Flask) -> None:
+    from core.auth.services import user_for_token
+    from core.auth.views import bp
+    from core.models import User
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Logga in för att fortsätta."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_from_session(user_id: str) -> User | None:
+        # The JSON API authenticates by bearer token only, so a browser's session
+        # cookie can never carry a cross-site request into it.
+        if request.path.startswith("/api/"):
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    @login_manager.request_loader
+    def _load_from_bearer_token(req) -> User | None:  # noqa: ANN001
+        if not req.path.startswith("/api/"):
+            return None
+        auth = req.authorization
+        if auth is None or auth.type != "bearer" or not auth.token:
+            return None
+        return user_for_token(auth.token)
+
+    app.register_blueprint(bp)
+    guard.init_app(app)

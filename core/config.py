@@ -1,0 +1,186 @@
+"""Configuration: defaults for the embedded SQLite store, overridable from the environment."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterable, Mapping, MutableMapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+
+def normalise_database_url(url: str) -> str:
+    """Return the SQLAlchemy URL, choosing psycopg 3 for plain postgresql:// URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def apply_environment(config: MutableMapping[str, Any], keys: Iterable[str],
+                      environ: Mapping[str, str] = os.environ) -> None:
+    """Override config keys from environment variables of the same name (JSON values, else strings)."""
+    for key in keys:
+        if key in environ:
+            raw = environ[key]
+            try:
+                config[key] = json.loads(raw)
+            except ValueError:
+                config[key] = raw
+
+
+def _instance_secret_key(instance_path: Path) -> str:
+    """Return the instance's secret key, creating it once so sessions survive restarts."""
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+class Config:
+    SYSTEM_NAME = "Förskrivningsportalen"
+    VERSION = "0.1.0"
+
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled by for_environment()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLITE_BUSY_TIMEOUT_MS = 5000
+
+    # Bodies over 1 MB are refused with 413 before any view runs.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # the embedded default serves plain HTTP on loopback
+    SESSION_COOKIE_NAME = "fp_session"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session lifetime instead
+
+    PASSWORD_HASH_METHOD = "scrypt"
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+    API_TOKEN_LIFETIME = timedelta(hours=12)
+
+    CUSTOMER_SERVICE_PHONE = "010-473 80 80"
+    CUSTOMER_SERVICE_HOURS = "Måndag–fredag 08.00–16.30"
+
+    # Status monitor (`flask monitor`; any of these may also come from an environment variable
+    # of the same name, JSON-parsed, see status/settings.py).
+    MAIN_SERVER_URL = "http://127.0.0.1:5001"
+    MAIN_SERVER_HEALTH_PATH = "/health"
+    # Something in the regional IT environment that is up whenever the region's network is:
+    # main server AND this down = a full regional IT outage. The demo uses the web app itself.
+    REFERENCE_TARGET_URL = "http://127.0.0.1:5000/health"
+    STATUS_PROBE_INTERVAL_SECONDS = 60
+    STATUS_RETRY_INTERVAL_SECONDS = 20  # while any probed component is not up
+    STATUS_FAILURES_TO_DOWN = 3
+    STATUS_SUCCESSES_TO_UP = 2
+    STATUS_PROBE_CONNECT_TIMEOUT = 3.0
+    STATUS_PROBE_READ_TIMEOUT = 5.0
+    STATUS_HEARTBEAT_TIMEOUT_SECONDS = 180  # customer service's workstations: none for 3 min = lost
+    # Heartbeats are only expected while customer service is open (Swedish time).
+    STATUS_CUSTOMER_SERVICE_OPEN = {"weekdays": [0, 1, 2, 3, 4], "start": "08:00", "end": "16:30"}
+    STATUS_TICK_SECONDS = 5  # how often the monitor looks for due probes
+    STATUS_RESERVE_CHECK_SECONDS = 60
+    STATUS_NOTIFY_SECONDS = 10
+    STATUS_LEASE_SECONDS = 60  # SQLite lock-row lease; PostgreSQL uses an advisory lock
+    STATUS_MONITOR_LOCK_KEY = 0x46505354  # pg advisory lock key ("FPST")
+    # Role → address or list of addresses; roles: system_owner, system_owner_manager,
+    # servicedesk, supplier, it_driftinfo, telephony_owner, customer_service.
+    STATUS_ESCALATION_RECIPIENTS: dict = {}
+    STATUS_SERVICEDESK_WEBHOOK_URL: str | None = None  # set: Servicedesk incident by webhook, not mail
+    STATUS_ON_DUTY = {"weekdays": [0, 1, 2, 3, 4], "start": "08:00", "end": "17:00"}  # the SA, Swedish time
+    STATUS_REMINDER_MINUTES = 0  # 0: no escalation reminders
+    STATUS_PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # links in mails sent by the monitor
+    STATUS_PAGE_CACHE_SECONDS = 2.0  # per-process cache of the public status
+    # Reserve routine (reserve/): runbooks, reserve numbers, the printable kit, drills.
+    RESERVE_RUNBOOK_DIR: str | None = None  # None: runbooks/ at the project root
+    RESERVE_NUMBER_FIRST = 10_000_001  # reserve numbers print as R + 8 digits
+    RESERVE_NUMBER_BLOCK = 200  # numbers reserved at a time
+    RESERVE_NUMBER_LOW_WATER = 50  # reserve another block below this many free numbers
+    RESERVE_KIT_FORMS = 5  # blank forms of each kind in the printable kit
+    RESERVE_KIT_INTERVAL_SECONDS = 3600  # the kit is regenerated this often while the main server is up
+    RESERVE_KIT_KEEP = 3  # kit generations kept
+    RESERVE_CHECKLIST_SECONDS = 15  # how often the monitor ticks checklists
+    RESERVE_DRILL_DIR: str | None = None  # sandbox stores of drills; None: <instance>/drills
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_FROM = "driftinfo@forskrivningsportalen.invalid"
+    MAIL_TIMEOUT = 10.0
+    MAIL_USE_STARTTLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+
+    # Sync: the outbox sender and the changes feed (run in `flask monitor`; `flask sync run` drains by hand).
+    # Any of these may also come from an environment variable of the same name, see sync/settings.py.
+    SYNC_SITE_ID = "forskrivningsportalen"  # who we are to the main server; keys are unique per site
+    SYNC_MAIN_SERVER_TOKEN: str | None = None  # sent as a bearer token when set
+    SYNC_BATCH_SIZE = 50
+    SYNC_LEASE_SECONDS = 30.0  # an item claimed by a sender that died is free again after this
+    SYNC_CONNECT_TIMEOUT = 3.0
+    SYNC_READ_TIMEOUT = 15.0
+    SYNC_BACKOFF_BASE_SECONDS = 1.0  # full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]
+    SYNC_BACKOFF_CAP_SECONDS = 300.0
+    SYNC_IN_PROGRESS_RETRY_SECONDS = 2.0
+    SYNC_BREAKER_FAILURES = 3  # failed calls in a row that open the circuit breaker
+    SYNC_BREAKER_COOLDOWN_SECONDS = 10.0  # open this long, then one trial; doubles after a failed trial
+    SYNC_BREAKER_COOLDOWN_CAP_SECONDS = 300.0
+    SYNC_RUN_BUDGET_SECONDS = 5.0  # one scheduled run sends for at most this long, then yields
+    SYNC_VERIFY_ACKED_DAYS = 14.0  # after a recovery, ask /have about items registered this recently
+    SYNC_VERIFY_INTERVAL_SECONDS = 3600.0
+    SYNC_PULL_SECONDS = 60.0
+    SYNC_PULL_PAGE_SIZE = 500
+    SYNC_RATE_WINDOW_SECONDS = 60.0  # the registration rate on the status page is over this window
+    # Kinds captured by hand in reserve mode that wait for approval, and who may approve them.
+    # Seed 004: orders are back-registered by Hjälpmedelsservice; work orders by the responsible
+    # prescriber, or at Hjälpmedelsservice by the operations manager or the responsible technician.
+    SYNC_REVIEW: dict = {
+        "order": ["hms_staff"], "stock_move": ["hms_staff"], "outbound_delivery": ["hms_staff"],
+        "prescription": ["hms_staff"], "withdrawal": ["hms_staff"],
+        "work_order": ["hms_staff", "technician", "prescriber"],
+    }
+    SYNC_KILL_POINT: str | None = None  # failpoint for the kill-point tests, see sync/faults.py
+
+    # Messages on My page and access applications (app/messages, app/access).
+    # Links in mails are built on this base, never on the request's Host header.
+    APP_BASE_URL = os.environ.get("APP_BASE_URL", "http://127.0.0.1:5000")
+    MESSAGE_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024  # per file
+    MESSAGE_ATTACHMENTS_MAX_COUNT = 3
+    ACCESS_SET_PASSWORD_TOKEN_LIFETIME = timedelta(days=7)  # the link sent with a new account
+    ACCESS_RESET_TOKEN_LIFETIME = timedelta(hours=1)  # "Glömt ditt lösenord?"
+    ACCESS_COMPLETION_TOKEN_LIFETIME = timedelta(days=30)  # the manager's link to complete a returned application
+    ACCESS_RESETS_PER_HOUR = 3  # reset mails per account and hour; more requests are answered alike but send nothing
+    # The forgotten-password answer never comes sooner, so its timing does not tell whether the account exists.
+    ACCESS_RESET_MIN_RESPONSE_SECONDS = 0.8
+
+
+class TestConfig(Config):
+    TESTING = True
+    POPULATION_REGISTER = "file"
+    POPULATION_REGISTER_FILE = "/nonexistent/population_register.json"  # tests install their own register
+    # A cheap hasher keeps the suite fast; production uses scrypt.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    SECRET_KEY = "test-secret-key"
+
+
+def for_environment(instance_path: str, testing: bool = False) -> type[Config]:
+    """Return a config class with the store URL and secret key resolved from the environment."""
+    base = TestConfig if testing else Config
+    path = Path(instance_path)
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{path / 'forskrivning.sqlite3'}"
+
+    class Resolved(base):  # type: ignore[valid-type, misc]
+        SQLALCHEMY_DATABASE_URI = normalise_database_url(url)
+        SECRET_KEY = os.environ.get("SECRET_KEY") or getattr(base, "SECRET_KEY", None) or _instance_secret_key(path)
+        SYSTEM_NAME = os.environ.get("SYSTEM_NAME", base.SYSTEM_NAME)
+        SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+
+    return Resolved
+
+
+def migrations_directory() -> str:
+    """Return the Alembic migrations folder at the repository's root."""
+    return str(Path(__file__).resolve().parent.parent / "migrations")

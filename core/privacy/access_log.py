@@ -1,0 +1,87 @@
+"""Record and read the access log of personal data (seed 003: searches are logged)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+
+from sqlalchemy import Select, func, insert, select
+from sqlalchemy.orm import contains_eager
+
+from core.clock import utcnow
+from core.extensions import db
+from core.store import begin_write
+from core.models import AccessLogEntry, Patient, User
+
+
+class AccessAction(str, Enum):
+    SEARCH = "search"
+    OVERVIEW = "overview"
+    EDIT = "edit"
+    RECEIPT = "receipt"
+    WITHDRAWALS = "withdrawals"
+    ACCESS_LOG = "access_log"
+
+    @property
+    def label(self) -> str:
+        return ACTION_LABELS.get(self, self.value)
+
+
+ACTION_LABELS = {
+    AccessAction.SEARCH: "Sökning",
+    AccessAction.OVERVIEW: "Patientöversikt",
+    AccessAction.EDIT: "Ändring av patientuppgifter",
+    AccessAction.RECEIPT: "Förskrivningskvitto",
+    AccessAction.WITHDRAWALS: "Uttag",
+    AccessAction.ACCESS_LOG: "Läsning av åtkomstloggen",
+}
+
+
+def record_patient_access(user_id: int, patient_ids: Iterable[int], action: AccessAction, context: str) -> int:
+    """Write one access-log row per patient read, commit, and return how many were written."""
+    now = utcnow()
+    rows = [
+        {"at": now, "user_id": user_id, "patient_id": pid, "action": action.value, "context": context[:120]}
+        for pid in dict.fromkeys(patient_ids)
+    ]
+    if rows:
+        begin_write()
+        db.session.execute(insert(AccessLogEntry), rows)
+        db.session.commit()
+    return len(rows)
+
+
+def access_log_query(user_id: int | None = None, patient_id: int | None = None) -> Select:
+    """Return the log entries, optionally for one user and/or one patient."""
+    query = (
+        select(AccessLogEntry)
+        .join(AccessLogEntry.user)
+        .join(AccessLogEntry.patient)
+        .options(contains_eager(AccessLogEntry.user), contains_eager(AccessLogEntry.patient))
+    )
+    if user_id is not None:
+        query = query.where(AccessLogEntry.user_id == user_id)
+    if patient_id is not None:
+        query = query.where(AccessLogEntry.patient_id == patient_id)
+    return query
+
+
+def find_patient_by_personnummer(personnummer: str) -> Patient | None:
+    return db.session.scalar(select(Patient).where(Patient.personnummer == personnummer))
+
+
+def all_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.username)))
+
+
+def user_id_for(username: str) -> int | None:
+    return db.session.scalar(select(User.id).where(User.username == username.strip().lower()))
+
+
+def access_log_page(user_id: int | None, patient_id: int | None, limit: int, offset: int) -> tuple[int, list[AccessLogEntry]]:
+    """Return the total and one page of entries, newest first."""
+    query = access_log_query(user_id, patient_id)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = db.session.scalars(
+        query.order_by(AccessLogEntry.at.desc(), AccessLogEntry.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return total, list(page)

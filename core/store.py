@@ -1,0 +1,76 @@
+"""Store set-up: SQLite pragmas and IMMEDIATE write transactions; PostgreSQL as configured."""
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+WRITE = "write_transaction"  # execution option and session flag of a write transaction
+
+
+def begin_write(session: Session | None = None) -> None:
+    """Start the use case's write transaction; on SQLite it begins IMMEDIATE.
+
+    Call it first in every service function that writes. It ends the read
+    transaction the request may have open (nothing may be pending in it), then
+    begins one that holds SQLite's write lock from its first statement, so two
+    writers queue on the busy timeout instead of one failing with SQLITE_BUSY
+    when it upgrades a read snapshot (Django 5.1's "IMMEDIATE" mode, per use case).
+    """
+    from core.extensions import db
+
+    session = session or db.session()  # the scoped registry's Session for this context
+    if session.info.get(WRITE):
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_write() must come before the use case changes anything")
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={WRITE: True})
+    session.info[WRITE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _end_of_write(session: Session) -> None:
+    session.info.pop(WRITE, None)
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """Turn on WAL, foreign keys and a busy timeout; write transactions begin IMMEDIATE.
+
+    pysqlite's own transaction handling is switched off so that SQLAlchemy's
+    "begin" event decides how a transaction starts: plain BEGIN for reads,
+    BEGIN IMMEDIATE when begin_write() asked for a write transaction.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # noqa: ANN001
+        immediate = connection.get_execution_options().get(WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def init_app(app: Flask) -> None:
+    """Attach store behaviour to the engine the first time it is created."""
+    from core.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+        if is_sqlite(engine):
+            configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])

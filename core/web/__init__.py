@@ -1,0 +1,63 @@
+"""The page shell: start page, tabs, banners, breadcrumbs, tables and template helpers."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask, current_app
+
+from core.auth.roles import Permission
+from core.clock import to_local
+from core.web.navigation import visible_tabs
+
+# Something that returns banners ({"level", "title", "text"}) for the top of every page;
+# the reserve package registers the outage / reserve banner here.
+BannerProvider = Callable[[], list[dict]]
+
+
+def register_banner_provider(app: Flask, provider: BannerProvider) -> None:
+    app.extensions.setdefault("banner_providers", []).append(provider)
+
+
+def _banners() -> list[dict]:
+    banners: list[dict] = []
+    for provider in current_app.extensions.get("banner_providers", []):
+        banners.extend(provider())
+    return banners
+
+
+def format_datetime(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a stored UTC moment in Swedish local time."""
+    local = to_local(moment)
+    return local.strftime(pattern) if local else ""
+
+
+def init_app(app: Flask) -> None:
+    from core.web.views import bp
+
+    app.register_blueprint(bp)
+    app.add_template_filter(format_datetime, "local")
+
+    @app.context_processor
+    def _shell():
+        return {
+            "system_name": current_app.config["SYSTEM_NAME"],
+            "tabs": visible_tabs(),
+            "banners": _banners(),
+            # Lets a template offer an action only once the module providing it is installed.
+            "endpoints": current_app.view_functions.keys(),
+            "permission": Permission,
+        }
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
+        )
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
