@@ -34,7 +34,7 @@ logger_class = AccessLogger
 def post_worker_init(worker):  # noqa: ANN001, ARG001
     import logging
 
-    from app.logging_setup import protect_handler
+    from core.logging_setup import protect_handler
 
     for name in ("gunicorn.error", "gunicorn.access"):
         for handler in logging.getLogger(name).handlers:
