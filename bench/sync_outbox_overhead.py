@@ -26,7 +26,7 @@ from sqlalchemy import select  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.models import User  # noqa: E402
 from app.prescribing.services import PrescriptionInput, RowInput, create_prescription  # noqa: E402
-from sync import hooks  # noqa: E402
+from app.prescribing import outbox as hooks  # noqa: E402 - the translator the save calls
 from tests import factories  # noqa: E402
 from sync_support import migrated_app, store_url  # noqa: E402
 

@@ -11,18 +11,17 @@ ENVIRONMENT_KEYS = ("RESERVE_CHECKLIST_SECONDS", "RESERVE_DRILL_DIR")
 
 
 def init_app(app: Flask) -> None:
-    """Load and validate the runbooks, register the pages, API, banner, CLI and monitor jobs.
+    """Load and validate the runbooks, register the pages, API, CLI, and answer the signals below us.
 
     A broken runbook stops the app here, naming the file and line.
     """
     from core.config import apply_environment
-    from core.web import register_banner_provider
+    from core.web.signals import page_banners
     from reserve import api, cli, models, navigation, state, tasks, views  # noqa: F401 - models: for Alembic
     from reserve.registrations import refresh as note_registrations
     from reserve.runbooks import load_runbooks
-    from status import readmodel
-    from status.tasks import register_jobs
-    from sync.sender import register_ack_listener
+    from status.signals import monitor_jobs
+    from sync.signals import items_acknowledged
 
     if not app.testing:
         apply_environment(app.config, ENVIRONMENT_KEYS)
@@ -31,12 +30,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.cli.add_command(cli.reserve_group)
-    # One outage / reserve banner: ours extends the status monitor's (prognosis, what to do,
-    # "data as of") instead of adding a second one beside it.
-    providers = app.extensions.setdefault("banner_providers", [])
-    providers[:] = [provider for provider in providers if provider is not readmodel.banners]
-    register_banner_provider(app, state.banners)
+    # One outage / reserve banner: the status monitor's, extended with the prognosis, what to do and "data as of".
+    page_banners.connect(state.page_banners)
     navigation.init_app(app)
     app.add_template_global(state.awaiting_registration_ids, "awaiting_registration")
-    register_jobs(app, tasks.jobs(app))
-    register_ack_listener(app, note_registrations)  # a captured item shows "registered" as soon as it is
+    monitor_jobs.connect(tasks.jobs)
+    items_acknowledged.connect(note_registrations)  # a captured item shows "registered" as soon as it is

@@ -22,7 +22,8 @@ from reserve.schemas import (
     CallRequest, CallResponse, CancelRequest, CaptureRequest, ChecklistListResponse, ChecklistResponse,
     ItemChangeRequest, ItemListResponse, ItemResponse, StepDoneRequest, StepResponse,
 )
-from status.models import Incident
+from status import readmodel
+from status.readmodel import IncidentView
 from core.formatting import local_iso
 
 bp = api_blueprint("reserve_api", __name__, "/reserve")
@@ -118,7 +119,7 @@ def cancel_item(number: str):
     return jsonify(item_json(capture.cancel(current_user, number, body.reason, utcnow())))
 
 
-def checklist_json(checklist: Checklist, incident: Incident) -> dict:
+def checklist_json(checklist: Checklist, incident: IncidentView) -> dict:
     now = utcnow()
     return ChecklistResponse(
         id=checklist.id, incident_id=checklist.incident_id, runbook=checklist.runbook_key, title=checklist.title,
@@ -135,9 +136,8 @@ def checklist_json(checklist: Checklist, incident: Incident) -> dict:
             response=ChecklistListResponse, tags=TAGS, errors=(401, 403, 404))
 def list_checklists():
     checklists.reconcile(utcnow())
-    incident_id = request.args.get("incident_id", type=int) or db.session.scalar(
-        select(Incident.id).order_by(Incident.open_track.is_(None), Incident.id.desc()).limit(1))
-    incident = db.session.get(Incident, incident_id) if incident_id else None
+    incident_id = request.args.get("incident_id", type=int)
+    incident = readmodel.incident(incident_id) if incident_id else readmodel.latest_incident()
     if incident is None:
         return jsonify(ChecklistListResponse(checklists=[]).model_dump())
     return jsonify(ChecklistListResponse(checklists=[checklist_json(c, incident)
@@ -151,7 +151,7 @@ def list_checklists():
 def step_done(step_id: int):
     body = parse_json(StepDoneRequest)
     step = checklists.tick_step(current_user, step_id, body.note, utcnow())
-    incident = db.session.get(Incident, step.checklist.incident_id)
+    incident = readmodel.incident(step.checklist.incident_id)
     return jsonify(StepResponse(id=step.id, key=step.key, title=step.title, role=step.role,
                                 due_at=local_iso(step.due_at),
                                 state=checklists.step_view_state(step, incident, utcnow()),

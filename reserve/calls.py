@@ -17,8 +17,7 @@ from core.models import User
 from core.store import begin_write
 from reserve.models import CallLogEntry, ReserveItem
 from reserve.rules import parse_reserve_number
-from status.models import Incident
-from status.reserve import ACTIVE
+from status import readmodel
 
 CALLER_TYPES = {"prescriber": "Förskrivare", "patient": "Patient", "relative": "Anhörig/närstående",
                 "care_unit": "Vårdenhet/boende", "municipality": "Kommun", "supplier": "Leverantör",
@@ -32,9 +31,7 @@ MAX_NOTE = 500
 
 def _incident_now() -> int | None:
     """Return the incident calls belong to now: the reserve routine's, else the newest open one."""
-    return db.session.scalar(select(Incident.id).where((Incident.reserve_slot == ACTIVE)
-                                                       | Incident.open_track.is_not(None))
-                             .order_by(Incident.reserve_slot.is_(None), Incident.id.desc()).limit(1))
+    return readmodel.current_incident_id(any_track=True)
 
 
 def log_call(actor: User, caller_type: str, topic: str, outcome: str, note: str | None, item_number: str | None,

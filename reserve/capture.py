@@ -15,24 +15,26 @@ from sqlalchemy import or_, select
 
 from core.privacy.access_log import AccessAction, record_patient_access
 from core.auth.roles import Permission
-from core.clock import local_today, to_local
+from core.clock import local_today
 from core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.models import (
-    CENTRAL_WAREHOUSE_NUMBER, ROW_ACTIVE, Article, Patient, PrescribingUnit, PrescriptionRow, UnitPayer, User,
+    ROW_ACTIVE, Article, Patient, PrescribingUnit, PrescriptionRow, UnitPayer, User,
     Warehouse, user_units,
 )
 from core.privacy.personnummer import InvalidPersonnummer, validate_personnummer
 from core.store import begin_write
 from reserve import numbers
 from reserve.models import ReserveItem
+from reserve.outbox import cancel_registration, capture_registration
 from reserve.rules import (
-    CANCELLED, CAPTURED, KIND_LABELS, PRESCRIPTION, STOCK_MOVE, WORK_ORDER, CaptureInput, Comparable, check_shape,
+    CANCELLED, CAPTURED, KIND_LABELS, PRESCRIPTION, STOCK_MOVE, CaptureInput, Comparable, check_shape,
     format_reserve_number, parse_reserve_number, possible_duplicate, priority_of,
 )
 from reserve.runbooks import Runbook
-from status.models import Incident
-from status.reserve import ACTIVE
+from status import readmodel
+from status.readmodel import IncidentView
+from sync.registration import register
 
 MAX_REASON = 500
 
@@ -60,7 +62,7 @@ class Capture:
         return notes
 
 
-def capture_incident(actor: User, kind: str, runbooks: dict[str, Runbook]) -> Incident:
+def capture_incident(actor: User, kind: str, runbooks: dict[str, Runbook]) -> IncidentView:
     """Return the incident a capture by the actor belongs to, or refuse when none permits it.
 
     The reserve routine permits capture for everyone with the capture permission; before it
@@ -68,10 +70,8 @@ def capture_incident(actor: User, kind: str, runbooks: dict[str, Runbook]) -> In
     """
     if not actor.can(Permission.CAPTURE_RESERVE_ITEMS):
         raise Forbidden("Du saknar behörighet att registrera reservärenden.")
-    open_incidents = list(db.session.scalars(
-        select(Incident).where(or_(Incident.reserve_slot == ACTIVE, Incident.open_track.is_not(None)))
-        .order_by(Incident.reserve_slot.is_(None), Incident.id)))
-    if open_incidents and open_incidents[0].reserve_slot == ACTIVE:
+    open_incidents = readmodel.open_incidents()
+    if open_incidents and open_incidents[0].reserve_active:
         return open_incidents[0]
     roles = frozenset(role.value for role in actor.roles)
     for incident in open_incidents:
@@ -87,7 +87,7 @@ def capture_incident(actor: User, kind: str, runbooks: dict[str, Runbook]) -> In
 
 
 @dataclass
-class _Resolved:
+class Resolved:
     patient: Patient | None = None
     unit: PrescribingUnit | None = None
     article: Article | None = None
@@ -95,9 +95,9 @@ class _Resolved:
     warehouse_number: int | None = None  # a stock move's receiving municipal stock
 
 
-def _resolve(data: CaptureInput) -> tuple[_Resolved, list[FieldError]]:
+def _resolve(data: CaptureInput) -> tuple[Resolved, list[FieldError]]:
     """Look the item's references up in the local store; collect every problem."""
-    found, errors = _Resolved(), []
+    found, errors = Resolved(), []
     if data.patient:
         try:
             personnummer = validate_personnummer(data.patient)
@@ -126,7 +126,7 @@ def _resolve(data: CaptureInput) -> tuple[_Resolved, list[FieldError]]:
     return found, errors
 
 
-def _domain_errors(data: CaptureInput, found: _Resolved) -> list[FieldError]:
+def _domain_errors(data: CaptureInput, found: Resolved) -> list[FieldError]:
     """Check the item against the local store: authority, payer, customer relation, stock."""
     errors: list[FieldError] = []
     article, unit, prescriber = found.article, found.unit, found.prescriber
@@ -148,49 +148,6 @@ def _domain_errors(data: CaptureInput, found: _Resolved) -> list[FieldError]:
             errors.append(FieldError("unit", f"{unit.name} har inget kommunlager; en lagerflytt går från lager 10 "
                                              "till ett kommunlager."))
     return errors
-
-
-def _enqueue(item: ReserveItem, kind: str, payload: dict, actor: User, parent_key: str | None = None):  # noqa: ANN202
-    """Write the item to the sync engine's outbox, in this transaction, for hms_staff's review."""
-    from sync.outbox import enqueue
-
-    ordering = f"patient:{item.patient_id}" if item.patient_id else f"reserve:{item.reserve_number}"
-    return enqueue(kind, payload, ordering_key=ordering, parent_key=parent_key, incident_id=item.incident_id,
-                   requires_review=True, created_by_id=actor.id, subject_ref=f"reserve_item:{item.id}")
-
-
-def outbox_payload(item: ReserveItem, found: _Resolved, actor: User) -> dict:
-    """Return the frozen payload the main server receives, in its contract's shape for the kind.
-
-    Every kind carries the reserve number as `form_number` (a number from the printed kit is
-    registered once per kind), the channel, who captured it, when, and the incident.
-    """
-    prescriber = found.prescriber
-    who = {"username": prescriber.username, "hsa_id": prescriber.hsa_id} if prescriber else None
-    payload: dict = {
-        "form_number": item.reserve_number, "channel": item.channel, "captured_at": item.captured_at.isoformat() + "Z",
-        "captured_by": actor.username, "incident_id": item.incident_id, "note": item.note,
-        "responsible_prescriber": who,
-        "possible_duplicate_of": item.duplicate_of.reserve_number if item.duplicate_of else None,
-    }
-    if found.patient is not None:
-        payload["patient"] = {"personnummer": found.patient.personnummer}
-    if found.unit is not None:
-        payload["unit"] = {"customer_number": found.unit.customer_number}
-    if item.kind == PRESCRIPTION:
-        # An acute prescription phoned in: one withdrawal of the packages asked for, in the prescriber's name.
-        payload.update(prescriber=who, prescribed_on=to_local(item.captured_at).date().isoformat(),
-                       product_area=found.article.product_area.code,  # type: ignore[union-attr]
-                       rows=[{"ref": item.reserve_number, "article": found.article.number,  # type: ignore[union-attr]
-                              "packages_per_withdrawal": item.packages, "withdrawals": 1}])
-    elif item.kind == WORK_ORDER:
-        payload.update(work_order_type=item.work_order_type, description=item.note,
-                       article=found.article.number if found.article else None)
-    else:
-        payload["lines"] = [{"article": found.article.number, "quantity": item.packages}]  # type: ignore[union-attr]
-        if item.kind == STOCK_MOVE:
-            payload.update(from_warehouse=CENTRAL_WAREHOUSE_NUMBER, to_warehouse=found.warehouse_number)
-    return payload
 
 
 def capture(actor: User, data: CaptureInput, runbooks: dict[str, Runbook], now: datetime,
@@ -226,7 +183,7 @@ def capture(actor: User, data: CaptureInput, runbooks: dict[str, Runbook], now: 
         item.existing_row_id = existing_row.id if existing_row else None
         db.session.add(item)
         db.session.flush()
-        item.outbox_key = _enqueue(item, data.kind, outbox_payload(item, found, actor), actor).key
+        item.outbox_key = register(capture_registration(item, found, actor)).key
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -241,7 +198,7 @@ def _comparable(item: ReserveItem) -> Comparable:
                       article_id=item.article_id)
 
 
-def _active_row(found: _Resolved) -> PrescriptionRow | None:
+def _active_row(found: Resolved) -> PrescriptionRow | None:
     if found.patient is None or found.article is None:
         return None
     return db.session.scalar(select(PrescriptionRow).where(
@@ -297,11 +254,7 @@ def _cancel_in_outbox(outbox, item: ReserveItem, actor: User, reason: str, now: 
     if item.kind != PRESCRIPTION:
         raise DomainError(f"{item.reserve_number} kan redan vara registrerat i huvudsystemet och kan inte makuleras "
                           "här. Makulera det i huvudsystemet.", field="reserve_number")
-    _enqueue(item, "prescription_cancel", {
-        "form_number": item.reserve_number, "channel": item.channel,
-        "patient": {"personnummer": item.patient.personnummer}, "article": item.article.number,
-        "prescription_key": item.outbox_key, "cancelled_at": now.isoformat() + "Z", "cancelled_by": actor.username,
-        "reason": reason}, actor, parent_key=item.outbox_key)
+    register(cancel_registration(item, actor, reason, now))
 
 
 def refuse_change(item: ReserveItem, changes: dict) -> None:

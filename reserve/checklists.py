@@ -10,11 +10,10 @@ against two writers instantiating the same checklist.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -26,19 +25,15 @@ from core.store import begin_write
 from reserve.models import Checklist, ChecklistStep, ReserveItem
 from reserve.rules import CAPTURED, due_at, step_state
 from reserve.runbooks import RESERVE_ACTIVATED, RESERVE_ROUTINE, RUNBOOK_ROLES, Runbook
-from status.models import Driftinfo, Incident, IncidentUpdate, Notification
+from status import readmodel
+from status.readmodel import IncidentView, Milestone
 from status.rules import prognosis_valid
 
 RECENT = timedelta(days=1)  # resolved incidents keep being reconciled this long
 MAX_NOTE = 2000
 
 
-@dataclass(frozen=True)
-class Fact:
-    """Something the system saw happen: when, and who did it (None: the system itself)."""
-
-    at: datetime
-    user_id: int | None
+Fact = Milestone  # something the system saw happen: when, and who did it (None: the system itself)
 
 
 def runbooks() -> dict[str, Runbook]:
@@ -46,51 +41,7 @@ def runbooks() -> dict[str, Runbook]:
     return current_app.extensions["reserve.runbooks"]
 
 
-def _incidents(now: datetime) -> list[Incident]:
-    return list(db.session.scalars(
-        select(Incident).where(or_(Incident.open_track.is_not(None), Incident.reserve_slot.is_not(None),
-                                   Incident.resolved_at >= now - RECENT))
-        .order_by(Incident.id).execution_options(populate_existing=True)))
-
-
-def _first_sent_escalations(incident_ids: list[int]) -> dict[tuple[int, str], datetime]:
-    """Return (incident, escalation role) → when the monitor first got the notice out."""
-    rows = db.session.execute(
-        select(Notification.incident_id, Notification.dedup_key, Notification.sent_at)
-        .where(Notification.incident_id.in_(incident_ids), Notification.sent_at.is_not(None),
-               Notification.purpose.in_(("escalation", "servicedesk"))))
-    sent: dict[tuple[int, str], datetime] = {}
-    for incident_id, key, at in rows:
-        parts = key.split(":")  # esc:<incident>:<event>:<role>:<recipient>
-        if len(parts) >= 4 and parts[0] == "esc" and parts[2] == "opened":
-            slot = (incident_id, parts[3])
-            sent[slot] = min(at, sent.get(slot, at))
-    return sent
-
-
-def _first_updates(incident_ids: list[int]) -> dict[tuple[int, str], Fact]:
-    rows = db.session.execute(
-        select(IncidentUpdate.incident_id, IncidentUpdate.kind, IncidentUpdate.at, IncidentUpdate.author_id)
-        .where(IncidentUpdate.incident_id.in_(incident_ids), IncidentUpdate.kind.in_(("prognosis", "reserve")))
-        .order_by(IncidentUpdate.id))
-    first: dict[tuple[int, str], Fact] = {}
-    for incident_id, kind, at, author_id in rows:
-        first.setdefault((incident_id, kind), Fact(at, author_id))
-    return first
-
-
-def _first_driftinfo(incident: Incident) -> Fact | None:
-    """Return the first driftinfo post about the incident, or published while it was ongoing."""
-    until = incident.resolved_at or datetime.max
-    row = db.session.execute(
-        select(Driftinfo.at, Driftinfo.author_id)
-        .where(or_(Driftinfo.incident_id == incident.id,
-                   (Driftinfo.at >= incident.started_at) & (Driftinfo.at <= until)))
-        .order_by(Driftinfo.at, Driftinfo.id).limit(1)).first()
-    return Fact(row.at, row.author_id) if row else None
-
-
-def _items_registered(incident: Incident) -> Fact | None:
+def _items_registered(incident: IncidentView) -> Fact | None:
     """Return when everything captured during the incident was registered on the main server."""
     back = incident.recovered_at or incident.resolved_at
     if back is None:
@@ -103,7 +54,7 @@ def _items_registered(incident: Incident) -> Fact | None:
     return Fact(max(last or back, back), None)
 
 
-def facts_for(incident: Incident, escalations: dict, updates: dict) -> dict[str, Fact]:
+def facts_for(incident: IncidentView, escalations: dict, updates: dict) -> dict[str, Fact]:
     """Return the automatic events that have happened for the incident, by event name."""
     facts: dict[str, Fact] = {}
     for (incident_id, role), at in escalations.items():
@@ -120,14 +71,14 @@ def facts_for(incident: Incident, escalations: dict, updates: dict) -> dict[str,
         facts["main_server_recovered"] = Fact(incident.recovered_at, None)
     if incident.reserve_ended_at is not None:
         facts["reserve_ended"] = Fact(incident.reserve_ended_at, incident.reserve_ended_by_id)
-    if (driftinfo := _first_driftinfo(incident)) is not None:
+    if (driftinfo := readmodel.first_driftinfo(incident)) is not None:
         facts["driftinfo_published"] = driftinfo
     if (registered := _items_registered(incident)) is not None:
         facts["items_registered"] = registered
     return facts
 
 
-def _wanted(incident: Incident) -> list[tuple[Runbook, datetime]]:
+def _wanted(incident: IncidentView) -> list[tuple[Runbook, datetime]]:
     """Return the runbooks the incident should have a checklist of, each with its deadline base."""
     books = runbooks()
     wanted = [(books[incident.scenario], incident.started_at)]
@@ -138,7 +89,7 @@ def _wanted(incident: Incident) -> list[tuple[Runbook, datetime]]:
     return wanted
 
 
-def _instantiate(incident: Incident, runbook: Runbook, base_at: datetime, now: datetime) -> Checklist | None:
+def _instantiate(incident: IncidentView, runbook: Runbook, base_at: datetime, now: datetime) -> Checklist | None:
     """Create the checklist of a runbook for the incident; None if another writer was first."""
     checklist = Checklist(incident_id=incident.id, runbook_key=runbook.key, runbook_digest=runbook.digest,
                           title=runbook.title, base_at=base_at, created_at=now)
@@ -181,7 +132,7 @@ def _tick_automatic(checklist: Checklist, facts: dict[str, Fact]) -> int:
 
 def _pass(now: datetime, write: bool) -> int:
     """Compare the checklists with what happened; apply the changes when `write`. Return how many."""
-    incidents = _incidents(now)
+    incidents = readmodel.recent_incidents(now, RECENT)
     if not incidents:
         return 0
     ids = [i.id for i in incidents]
@@ -190,7 +141,7 @@ def _pass(now: datetime, write: bool) -> int:
                                         .options(selectinload(Checklist.steps))
                                         .execution_options(populate_existing=True)):
         existing.setdefault(checklist.incident_id, []).append(checklist)
-    escalations, updates = _first_sent_escalations(ids), _first_updates(ids)
+    escalations, updates = readmodel.first_escalations(ids), readmodel.first_updates(ids)
     changes = 0
     for incident in incidents:
         mine = existing.get(incident.id, [])
@@ -260,7 +211,7 @@ def may_tick(user: User, role: str) -> bool:
     return Role.ADMIN in user.roles or bool(RUNBOOK_ROLES[role][1] & user.roles)
 
 
-def step_view_state(step: ChecklistStep, incident: Incident, now: datetime) -> str:
+def step_view_state(step: ChecklistStep, incident: IncidentView, now: datetime) -> str:
     """Return the step's state; the activation step waits while a valid prognosis holds."""
     waits = step.automatic == "reserve_activated" and prognosis_valid(incident.prognosis_until, now)
     return step_state(done_at=step.done_at, not_applicable=step.not_applicable, due_at=step.due_at, now=now,
@@ -291,14 +242,11 @@ def tick_step(actor: User, step_id: int, note: str | None, now: datetime) -> Che
 
 def open_checklist_summaries(now: datetime) -> list[dict]:
     """Return, for the reserve page, each current checklist with its counts of open and overdue steps."""
+    incidents = {i.id: i for i in readmodel.recent_incidents(now, RECENT)}
     rows = db.session.scalars(
-        select(Checklist).join(Incident, Incident.id == Checklist.incident_id)
-        .where(Checklist.superseded_at.is_(None),
-               or_(Incident.open_track.is_not(None), Incident.reserve_slot.is_not(None),
-                   Incident.resolved_at >= now - RECENT))
+        select(Checklist).where(Checklist.superseded_at.is_(None), Checklist.incident_id.in_(list(incidents)))
         .options(selectinload(Checklist.steps)).order_by(Checklist.incident_id.desc(), Checklist.id))
     summaries = []
-    incidents = {i.id: i for i in _incidents(now)}
     for checklist in rows:
         incident = incidents.get(checklist.incident_id)
         if incident is None:
@@ -310,6 +258,6 @@ def open_checklist_summaries(now: datetime) -> list[dict]:
     return summaries
 
 
-def overdue_steps(checklists: Iterable[Checklist], incident: Incident, now: datetime) -> list[ChecklistStep]:
+def overdue_steps(checklists: Iterable[Checklist], incident: IncidentView, now: datetime) -> list[ChecklistStep]:
     return [s for c in checklists if c.superseded_at is None for s in c.steps
             if step_view_state(s, incident, now) == "overdue"]

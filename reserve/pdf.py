@@ -10,12 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-import reportlab
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
@@ -24,8 +22,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+from core.pdf import FONT, FONT_BOLD, register_fonts
 from reportlab.platypus import (
     BaseDocTemplate, Frame, KeepInFrame, PageBreak, PageTemplate, Paragraph, Spacer, Table, TableStyle,
 )
@@ -35,10 +33,6 @@ LEFT, RIGHT, TOP = 18 * mm, PAGE_WIDTH - 15 * mm, PAGE_HEIGHT - 14 * mm
 FRAME_BOTTOM = 16 * mm  # the flowing documents' text, between the header and the footer
 FRAME_WIDTH, FRAME_HEIGHT = RIGHT - LEFT, TOP - 14 * mm - FRAME_BOTTOM
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-FONT, FONT_BOLD = "KitSans", "KitSans-Bold"
-_FONT_DIRS = (Path(__file__).resolve().parents[1] / "app" / "static" / "fonts",
-              Path(reportlab.__file__).parent / "fonts")
-_FONT_FILES = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), ("Vera.ttf", "VeraBd.ttf"))
 QR_SIZE = 30 * mm
 GREY = colors.HexColor("#52606d")
 LINE = colors.HexColor("#9aa5b1")
@@ -80,19 +74,6 @@ def local_minute(moment: datetime | None) -> str:
         return "okänt"
     aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return aware.astimezone(STOCKHOLM).strftime("%Y-%m-%d kl. %H.%M")
-
-
-def _register_fonts() -> None:
-    # At first render, not import: no work at import time.
-    if FONT in pdfmetrics.getRegisteredFontNames():
-        return
-    for directory in _FONT_DIRS:
-        for normal, bold in _FONT_FILES:
-            if (directory / normal).is_file() and (directory / bold).is_file():
-                pdfmetrics.registerFont(TTFont(FONT, str(directory / normal)))
-                pdfmetrics.registerFont(TTFont(FONT_BOLD, str(directory / bold)))
-                return
-    raise RuntimeError("no TrueType font with Swedish characters found for the kit")
 
 
 def _stamp(canvas: Canvas, header: KitHeader, title: str, page: int | None = None, subject: str = "") -> None:
@@ -239,7 +220,7 @@ def _work_order_form(canvas: Canvas, number: str, header: KitHeader, types: Sequ
 
 
 def _forms(numbers: Sequence[str], header: KitHeader, title: str, draw) -> bytes:  # noqa: ANN001
-    _register_fonts()
+    register_fonts()
     buffer = BytesIO()
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
     canvas.setTitle(title)
@@ -264,7 +245,7 @@ def render_work_order_forms(numbers: Sequence[str], header: KitHeader, types: Se
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    _register_fonts()
+    register_fonts()
     body = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=12.5, spaceAfter=3)
     return {
         "body": body,

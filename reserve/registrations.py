@@ -17,14 +17,18 @@ from core.store import begin_write
 from reserve.hooks import mark_item_registered
 from reserve.models import AwaitingRegistration, ReserveItem
 from reserve.rules import CAPTURED, format_reserve_number
+from sync.outbox import Trace, items_for_subject, traces_for
 
 REGISTERED_STATES = ("acked", "resolved")  # resolved: linked to the server's record, or sent anew
 
 
+def traces_of(items: list[ReserveItem]) -> dict[str, Trace]:
+    """Return each captured item's trace through the sync engine, by outbox key."""
+    return traces_for([item.outbox_key for item in items if item.outbox_key])
+
+
 def _pending() -> tuple[list[tuple[str, str]], list[tuple[int, list[str]]]]:
     """Return (reserve number, outbox key) of captured items and (prescription, its keys) not yet registered."""
-    from sync.outbox import items_for_subject
-
     items = [(format_reserve_number(n), key) for n, key in db.session.execute(
         select(ReserveItem.number, ReserveItem.outbox_key).where(
             ReserveItem.status == CAPTURED, ReserveItem.registered_at.is_(None), ReserveItem.outbox_key.is_not(None)))]
@@ -37,10 +41,6 @@ def _pending() -> tuple[list[tuple[str, str]], list[tuple[int, list[str]]]]:
 
 def refresh(now: datetime) -> int:
     """Note every registration the sync engine has had acknowledged; return how many were new."""
-    try:
-        from sync.outbox import traces_for
-    except ImportError:  # without the sync engine nothing is ever registered
-        return 0
     items, marks = _pending()
     traces = traces_for([key for _, key in items] + [key for _, keys in marks for key in keys])
     done_items = [(number, trace) for number, key in items

@@ -1,16 +1,14 @@
 """Reserve mode as the rest of the app sees it: whether the main server is out, the banner on
 every page, and "data as of" on every screen and printout.
 
-The status monitor owns the facts (status.services.current_reserve_state); this module only
-reads them, adds what the runbooks say to do, and the time the local data was last in step
-with the main server.
+The status monitor owns the facts (status.readmodel); this module only reads them and adds
+what the runbooks say to do.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,30 +17,14 @@ from core.auth.roles import Role
 from core.clock import utcnow
 from core.extensions import db
 from reserve.runbooks import RESERVE_ROUTINE, Runbook
-from status import services as status_services
-from status.incidents import MAIN_SERVER
-from status.models import Component, ProbeResult
-from status.readmodel import banner_for
-from status.reserve import ReserveState
+from status import readmodel
+from status.readmodel import ReserveState, banner_for
 from status.rules import prognosis_valid
 from core.formatting import local_text
 
-DATA_AS_OF_SOURCES = "reserve.data_as_of_sources"
-DataAsOfSource = Callable[[], "datetime | None"]
-
-
-def register_data_as_of_source(app: Flask, source: DataAsOfSource) -> None:
-    """Let a package (the sync engine: its last successful pull) say how fresh the local data is.
-
-    The first source that answers wins; without any, the last moment the monitor saw the main
-    server answer is used, since the local store was in step with it until then.
-    """
-    app.extensions.setdefault(DATA_AS_OF_SOURCES, []).append(source)
-
-
 def current_state() -> ReserveState | None:
     """Return the reserve routine's state (None: no outage and no reserve routine)."""
-    return status_services.current_reserve_state()
+    return readmodel.current_reserve_state()
 
 
 def main_server_out(state: ReserveState | None) -> bool:
@@ -50,21 +32,9 @@ def main_server_out(state: ReserveState | None) -> bool:
     return state is not None and state.scenario.main_server_down and (state.active or state.outage_ongoing)
 
 
-def last_main_server_answer() -> datetime | None:
-    """Return the last time a probe of the main server succeeded."""
-    component_id = select(Component.id).where(Component.key == MAIN_SERVER).scalar_subquery()
-    return db.session.scalar(select(ProbeResult.at).where(ProbeResult.component_id == component_id,
-                                                          ProbeResult.ok.is_(True))
-                             .order_by(ProbeResult.at.desc()).limit(1))
-
-
 def data_as_of() -> datetime | None:
     """Return the time of the last successful sync with the main server, as far as anyone knows."""
-    for source in current_app.extensions.get(DATA_AS_OF_SOURCES, []):
-        value = source()
-        if value is not None:
-            return value
-    return last_main_server_answer()
+    return readmodel.data_as_of()
 
 
 def printout_data_as_of() -> datetime | None:
@@ -89,6 +59,11 @@ def prognosis_text(state: ReserveState, now: datetime) -> str:
     if state.prognosis_text:
         return "Saknas (den senaste prognosen har passerat)."
     return "Saknas."
+
+
+def page_banners(_app: object) -> list[dict]:
+    """Answer core.web.signals.page_banners."""
+    return banners()
 
 
 def banners() -> list[dict]:

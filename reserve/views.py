@@ -22,9 +22,9 @@ from reserve.forms import CallForm, StepForm
 from reserve.models import CallLogEntry, Checklist, ReserveItem
 from reserve.rules import CAPTURED, KIND_LABELS, STEP_STATE_LABELS
 from reserve.runbooks import RESERVE_ROUTINE, RUNBOOK_ROLES
+from status.public_page import public_status
 from status import readmodel
-from status.models import Incident
-from status.scenarios import TRACK_CUSTOMER_SERVICE, Scenario
+from status.scenarios import Scenario
 
 bp = Blueprint("reserve", __name__, url_prefix="/reserv", template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -54,7 +54,7 @@ def index():
     now = utcnow()
     checklists.reconcile(now)
     reserve_state = state.current_state()
-    public, _ = readmodel.public_status(now)
+    public, _ = public_status(now)
     queue = dict(db.session.execute(select(ReserveItem.kind, func.count()).where(ReserveItem.status == CAPTURED)
                                     .group_by(ReserveItem.kind)).all())
     return render_template(
@@ -74,7 +74,7 @@ def checklist(checklist_id: int):
 
 def _render_checklist(current: Checklist, now: datetime, code: int = 200, form: StepForm | None = None,
                       step_id: int | None = None):
-    incident = db.session.get(Incident, current.incident_id)
+    incident = readmodel.incident(current.incident_id)
     siblings = checklists.checklists_of(current.incident_id)
     states = {s.id: checklists.step_view_state(s, incident, now) for s in current.steps}
     forms = {s.id: (form if s.id == step_id and form is not None else StepForm(formdata=None, prefix=f"s{s.id}"))
@@ -109,10 +109,10 @@ def tick(step_id: int):
 def _customer_service_context(now) -> dict:  # noqa: ANN001
     """What customer service needs on one screen: the situation in plain Swedish and what to say."""
     reserve_state = state.current_state()
-    public, _ = readmodel.public_status(now)
+    public, _ = public_status(now)
     books = _runbooks()
     outage_book = books.get(reserve_state.scenario.value) if reserve_state else None
-    lost_contact = db.session.scalar(select(Incident).where(Incident.open_track == TRACK_CUSTOMER_SERVICE))
+    lost_contact = readmodel.customer_service_contact_lost()
     return {
         "reserve": reserve_state, "public": public, "outage_book": outage_book,
         "routine_book": books[RESERVE_ROUTINE] if reserve_state and reserve_state.active else None,

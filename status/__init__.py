@@ -5,12 +5,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the status pages (with the /status.json fast path), the status API, `flask monitor` and the
-    outage / reserve banner."""
-    from core.web import register_banner_provider
-    from status import api, manage, readmodel, settings, views, wsgi  # noqa: F401 - manage adds routes to views.bp
-    from status.scheduler import monitor_command
+    """Register the status pages (with the /status.json fast path), the status API and `flask monitor`."""
     from core.formatting import local_iso, local_text
+    from status import api, manage, settings, views, wsgi  # noqa: F401 - manage adds routes to views.bp
+    from status.scheduler import monitor_command
 
     if not app.testing:
         settings.apply_environment(app.config)
@@ -19,5 +17,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(monitor_command)
     app.add_template_filter(local_text, "stockholm")
     app.add_template_filter(local_iso, "atom_time")
-    register_banner_provider(app, readmodel.banners)
     wsgi.init_app(app)

@@ -13,13 +13,12 @@ from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import or_, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
-from status import cache
+from core.signals import first_value
+from status import cache, signals
 from status.models import Component, Driftinfo, Incident, IncidentUpdate, MaintenanceWindow, Outage
-from status.reserve import ReserveState, current_reserve_state
 from status.rules import ReserveFacts, availability, prognosis_valid, reserve_countdown
 from status.scenarios import RESOLVED, STATUS_LABELS, TRACK_OUTAGE, Scenario
 from core.formatting import duration_text, local_iso, local_text
@@ -110,8 +109,7 @@ def build_public_status(now: datetime) -> dict:
 
 def _sync_progress(now: datetime) -> dict | None:
     """Back-registration progress from the sync package (counts, rate, time left; no personal data)."""
-    provider = current_app.extensions.get("status_sync_progress")
-    return provider(now) if provider else None
+    return first_value(signals.public_sync_progress, current_app._get_current_object(), now=now)  # noqa: SLF001
 
 
 def _component(row: Component) -> dict:
@@ -194,30 +192,6 @@ def _availability(row: Component, outages: list, now: datetime) -> dict:
     for label, span in WINDOWS.items():
         result[label] = availability(mine, now - span, now, since)
     return result
-
-
-def banners() -> list[dict]:
-    """Return the outage / reserve banner for the top of every page (one small query)."""
-    try:
-        state = current_reserve_state()
-    except SQLAlchemyError:
-        current_app.logger.exception("status banner: store unreadable")
-        return []
-    return banner_for(state)
-
-
-def banner_for(state: ReserveState | None) -> list[dict]:
-    if state is None:
-        return []
-    if state.active:
-        return [{"level": "danger", "title": "Reservrutin gäller.",
-                 "text": f"Sedan {local_text(state.since)}. Akuta förskrivningar tas emot via Kundservice. "
-                         "Se Driftstatus för prognos och information."}]
-    if not state.outage_ongoing:
-        return []
-    return [{"level": "warning", "title": "Driftstörning.",
-             "text": f"{state.scenario.guide.summary} Sedan {local_text(state.started_at)}. "
-                     "Se Driftstatus för prognos och information."}]
 
 
 def feed_entries(limit: int = 30) -> list[dict]:

@@ -1,4 +1,5 @@
-"""The reserve routine's switch: automatic after four hours without prognosis, or by IT staff.
+"""Activating and ending the reserve routine: automatically after four hours without prognosis
+(status.rules.reserve_countdown, here as SQL), or by IT staff.
 
 Every activation and deactivation is one conditional UPDATE that must touch exactly one
 row; a restarted or duplicated monitor that asks again touches none. The incident row
@@ -6,7 +7,6 @@ records who or what (system / user), when and why.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, exists, or_, select, update
@@ -18,52 +18,9 @@ from core.store import begin_write
 from status import incidents, messages, notifications
 from status.incidents import MAIN_SERVER
 from status.models import Component, Incident, MaintenanceWindow
+from status.readmodel import ACTIVE
 from status.scenarios import TRACK_OUTAGE, Scenario
 from status.settings import MonitorSettings
-
-ACTIVE = "active"
-
-
-@dataclass(frozen=True)
-class ReserveState:
-    """The reserve routine as other packages see it: applies or not, since when, for which incident."""
-
-    active: bool
-    incident_id: int
-    scenario: Scenario
-    started_at: datetime  # the outage's first failed probe
-    since: datetime | None  # when the reserve routine started to apply
-    activated_by: str | None  # 'system' or 'user'
-    reserve_due_at: datetime | None
-    prognosis_text: str | None
-    prognosis_until: datetime | None
-    outage_ongoing: bool
-
-
-def current_reserve_state() -> ReserveState | None:
-    """Return the reserve routine's state, or None when it does not apply and no outage is open.
-
-    One small indexed query; cheap enough for every page's banner.
-    """
-    row = db.session.execute(
-        select(Incident.id, Incident.scenario, Incident.reserve_slot, Incident.started_at,
-               Incident.reserve_activated_at, Incident.reserve_activated_by, Incident.reserve_due_at,
-               Incident.prognosis_text, Incident.prognosis_until, Incident.recovered_at, Incident.open_track)
-        .where(or_(Incident.reserve_slot == ACTIVE, Incident.open_track == TRACK_OUTAGE))
-        .order_by(Incident.reserve_slot.is_(None), Incident.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    active = row.reserve_slot is not None
-    return ReserveState(
-        active=active, incident_id=row.id, scenario=Scenario(row.scenario), started_at=row.started_at,
-        since=row.reserve_activated_at if active else None,
-        activated_by=row.reserve_activated_by if active else None,
-        reserve_due_at=row.reserve_due_at, prognosis_text=row.prognosis_text, prognosis_until=row.prognosis_until,
-        outage_ongoing=row.open_track is not None and row.recovered_at is None,
-    )
-
 
 def _no_other_active():  # noqa: ANN202
     other = aliased(Incident)
@@ -78,7 +35,11 @@ def _main_not_in_maintenance(now: datetime):  # noqa: ANN202
 
 
 def automatic_conditions(now: datetime) -> list:
-    """The four-hour rule as SQL: it mirrors rules.automatic_reserve_due."""
+    """The four-hour rule as SQL, for the conditional UPDATE that claims the activation.
+
+    It says what status.rules.automatic_reserve_due says; tests/service/status/test_four_hour_rule_sql.py
+    proves the two equal on generated incidents.
+    """
     return [
         Incident.open_track == TRACK_OUTAGE,
         Incident.recovered_at.is_(None),

@@ -99,19 +99,6 @@ class ReserveFacts:
     in_maintenance: bool = False
 
 
-def automatic_reserve_due(facts: ReserveFacts, now: datetime) -> bool:
-    """Return whether the reserve routine must be activated automatically at `now`."""
-    return (
-        facts.scenario.guide.automatic_reserve
-        and facts.ongoing
-        and not facts.ever_activated
-        and not facts.in_maintenance
-        and facts.reserve_due_at is not None
-        and now >= facts.reserve_due_at
-        and not prognosis_valid(facts.prognosis_until, now)
-    )
-
-
 @dataclass(frozen=True)
 class Countdown:
     activates_at: datetime
@@ -129,6 +116,18 @@ def reserve_countdown(facts: ReserveFacts, now: datetime) -> Countdown | None:
     if held and facts.prognosis_until > at:  # type: ignore[operator]
         at = facts.prognosis_until  # type: ignore[assignment]
     return Countdown(at, max(int((at - now).total_seconds()), 0), held)
+
+
+def automatic_reserve_due(facts: ReserveFacts, now: datetime) -> bool:
+    """Return whether the reserve routine must be activated automatically at `now`.
+
+    Seed 001: "Efter 4 timmar och om prognos fortfarande saknas, aktiveras reservrutin". The one
+    form of the rule: the countdown has run out and no valid prognosis holds it back; never during
+    planned maintenance. reserve_activation.automatic_conditions says the same in SQL.
+    """
+    countdown = reserve_countdown(facts, now)
+    return (countdown is not None and not countdown.waiting_for_prognosis and now >= countdown.activates_at
+            and not facts.in_maintenance)
 
 
 # --- Escalation --------------------------------------------------------------------------

@@ -14,12 +14,12 @@ from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.mail import contains_personal_data
 from core.store import begin_write
-from status import cache, incidents, monitor, notifications, reserve
+from status import cache, incidents, monitor, notifications, readmodel, reserve_activation
 from status.incidents import CUSTOMER_SERVICE, TELEPHONY
 from status.models import (
     Component, Driftinfo, Incident, IncidentUpdate, MaintenanceWindow, Outage, RecoveryEvent,
 )
-from status.reserve import ReserveState
+from status.readmodel import ReserveState
 from status.scenarios import (
     INCIDENT_STATUSES, RESOLVED, TRACK_CUSTOMER_SERVICE, TRACK_OUTAGE, TRACK_TELEPHONY, Scenario,
 )
@@ -55,7 +55,7 @@ def _incident(incident_id: int) -> Incident:
 
 def current_reserve_state() -> ReserveState | None:
     """Return whether the reserve routine applies (and for which outage), or None if no outage is open."""
-    return reserve.current_reserve_state()
+    return readmodel.current_reserve_state()
 
 
 def record_heartbeat(now: datetime | None = None) -> datetime:
@@ -154,7 +154,7 @@ def activate_reserve(author_id: int, reason: str, incident_id: int | None = None
         if incident_id is None:
             raise ValidationFailed.single("incident_id", "Det finns ingen öppen händelse att aktivera "
                                                          "reservrutinen för.", status=409)
-    incident = reserve.activate_by_staff(incident_id, author_id, reason, now, current_settings())
+    incident = reserve_activation.activate_by_staff(incident_id, author_id, reason, now, current_settings())
     cache.invalidate()
     return incident
 
@@ -163,7 +163,7 @@ def deactivate_reserve(author_id: int, reason: str, now: datetime | None = None)
     """End the reserve routine on IT staff's confirmation."""
     now = now or utcnow()
     begin_write()
-    incident = reserve.deactivate_by_staff(author_id, _public_text("reason", reason, 1000), now, current_settings())
+    incident = reserve_activation.deactivate_by_staff(author_id, _public_text("reason", reason, 1000), now, current_settings())
     cache.invalidate()
     return incident
 
@@ -256,7 +256,7 @@ def run_probe_cycle(now: datetime | None = None, *, prober=None) -> monitor.Cycl
 
 def run_reserve_check(now: datetime | None = None) -> list[int]:
     """Apply the four-hour rule; return the incidents whose reserve routine was activated now."""
-    activated = reserve.activate_due(now or utcnow(), current_settings())
+    activated = reserve_activation.activate_due(now or utcnow(), current_settings())
     if activated:
         cache.invalidate()
     return activated

@@ -5,7 +5,7 @@ runs them in the `flask monitor` process only. Tests call them directly with a c
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,8 +13,9 @@ from flask import Flask
 from sqlalchemy import delete
 
 from core.extensions import db
+from core.signals import flat_values
 from core.store import begin_write
-from status import services, subscriptions
+from status import services, signals, subscriptions
 from status.models import ProbeResult
 from status.settings import MonitorSettings
 
@@ -57,16 +58,11 @@ JOBS = (
     Job("status.prune", prune, lambda s: 3600.0),
 )
 
-# Hook: other packages (reserve, sync) run their jobs in the monitor process too, under the
-# same single-monitor lock; each registers them from its init_app().
-MONITOR_JOBS = "monitor_jobs"
-
-
-def register_jobs(app: Flask, jobs: Iterable[Job]) -> None:
-    """Add another package's jobs to the monitor's schedule."""
-    app.extensions.setdefault(MONITOR_JOBS, []).extend(jobs)
-
 
 def all_jobs(app: Flask) -> tuple[Job, ...]:
-    """Return the monitor's own jobs followed by those other packages registered."""
-    return (*JOBS, *app.extensions.get(MONITOR_JOBS, ()))
+    """Return the monitor's own jobs followed by those of the packages above (sync, reserve).
+
+    They run in the monitor process too, under the same single-monitor lock; each package
+    answers the `monitor_jobs` signal from its init_app().
+    """
+    return (*JOBS, *flat_values(signals.monitor_jobs, app))

@@ -8,7 +8,7 @@ from core.auth.guard import public
 from core.auth.roles import Permission
 from core.clock import utcnow
 from core.errors import ValidationFailed
-from status import readmodel, subscriptions
+from status import public_page, subscriptions
 from status.forms import ConfirmForm, SubscribeForm
 
 bp = Blueprint("status", __name__, template_folder="templates", static_folder="static",
@@ -17,7 +17,7 @@ bp = Blueprint("status", __name__, template_folder="templates", static_folder="s
 
 def _render_page(form: SubscribeForm, code: int = 200):
     now = utcnow()
-    status, _ = readmodel.public_status(now)
+    status, _ = public_page.public_status(now)
     can_manage = current_user.is_authenticated and current_user.can(Permission.PUBLISH_STATUS)
     return render_template("status/page.html", status=status, form=form, can_manage=can_manage,
                            breadcrumbs=[("Driftstatus", None)]), code
@@ -33,7 +33,7 @@ def page():
 @public
 def json_status():
     # status.wsgi answers the same request from these bytes and headers while the cache is fresh.
-    rendered = readmodel.rendered_status(utcnow())
+    rendered = public_page.rendered_status(utcnow())
     response = current_app.response_class(rendered.body, mimetype="application/json")
     response.headers["Cache-Control"] = "public, max-age=5"
     response.set_etag(rendered.etag)
@@ -46,8 +46,8 @@ def json_status():
 @public
 def feed():
     now = utcnow()
-    status, _ = readmodel.public_status(now)
-    entries = readmodel.feed_entries()
+    status, _ = public_page.public_status(now)
+    entries = public_page.feed_entries()
     body = render_template("status/feed.atom.xml", status=status, entries=entries, now=now,
                            base=request.url_root.rstrip("/"))
     return current_app.response_class(body, mimetype="application/atom+xml")

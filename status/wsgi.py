@@ -1,7 +1,7 @@
 """Answer GET /status.json from this process's rendered bytes, in front of Flask.
 
 The public status is the same for everyone, holds no personal data and is rendered at most
-once per STATUS_PAGE_CACHE_SECONDS per process (status.readmodel.rendered_status). While that
+once per STATUS_PAGE_CACHE_SECONDS per process (status.public_page.rendered_status). While that
 rendering is fresh, hundreds of pollers are answered here with the bytes and the headers the
 Flask view produced for it, skipping Flask's request machinery (context, session, login
 guard). Anything else, an invalidated cache or one switched off included, goes to Flask, so

@@ -1,6 +1,6 @@
 """Outbox, back-registration (efterregistrering) and the reference main server (seed 004; SPEC section 6).
 
-Other packages register a change with the main server through `sync.outbox.enqueue(...)`,
+Other packages register a change with the main server through `sync.outbox.register(...)`,
 inside the transaction that makes the change. The sender runs in `flask monitor`; `flask sync
 run` drains the outbox by hand; hms_staff review, resolve and reconcile under /efterregistrering.
 
@@ -16,11 +16,10 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
-    """Register the sync tables, pages, JSON API, `flask sync` commands and the status page's progress."""
-    from reserve.state import register_data_as_of_source
-    from status.tasks import Job, register_jobs
+    """Register the sync tables, pages, JSON API, `flask sync` commands, and answer the status signals."""
+    from status import signals as status_signals
     from sync import models  # noqa: F401 - the sync tables, for Alembic and the app
-    from sync import api, progress, pull, settings, tasks, views
+    from sync import api, settings, tasks, views
     from sync.cli import sync_cli
 
     if not app.testing:
@@ -28,12 +27,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.cli.add_command(sync_cli)
-    # The public status page shows back-registration progress (numbers only) through this hook.
-    app.extensions["status_sync_progress"] = progress.public_progress
-    # The sender and the changes feed run in `flask monitor`, under its single-monitor lock: every
-    # tick while the main server is up, at once after a recovery event. Network-bound, so they run
-    # on the monitor's second thread, never holding up a probe.
-    register_jobs(app, (Job("sync.send", tasks.send, lambda s: s.tick_seconds, executor="mail"),
-                        Job("sync.pull", tasks.pull, lambda s: s.tick_seconds, executor="mail")))
-    # Reserve mode's "data as of" (every screen and printout) is our last complete pull of the changes feed.
-    register_data_as_of_source(app, pull.data_as_of)
+    # The public status page shows back-registration progress (numbers only); the sender and the
+    # changes feed run in `flask monitor`; reserve mode's "data as of" is our last complete pull.
+    status_signals.public_sync_progress.connect(tasks.public_progress)
+    status_signals.monitor_jobs.connect(tasks.monitor_jobs)
+    status_signals.data_as_of.connect(tasks.data_as_of)

@@ -17,17 +17,15 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
 from core.store import begin_write
 from sync import faults
-from sync.models import OutboxItem, SenderState, SyncAttempt
+from sync.models import OutboxItem, SyncAttempt
 from sync.outbox import cascade_to_children
 from sync.rules import (
-    ACKED, BLOCKED, CANCELLED, CONFLICT, DEAD, HOLDS_QUEUE, IN_FLIGHT, PENDING, RESOLVED, REVIEW, Backoff, Breaker,
-    Outcome, backoff_delay,
+    ACKED, BLOCKED, CANCELLED, CONFLICT, DEAD, HOLDS_QUEUE, IN_FLIGHT, PENDING, RESOLVED, REVIEW, Backoff, Outcome, backoff_delay,
 )
 
 SENDER = "sender"
@@ -347,67 +345,3 @@ def reconcile_registered(checked: Sequence[tuple[int, str, str]], known: Mapping
                 _attempts([_attempt(item_id, run_id, now, "corrected", known[key], f"was {server_id}")])
     db.session.commit()
     return lost, corrected
-
-
-# --- Breaker and verification state -------------------------------------------------------------
-
-def _state_row(lock: bool) -> SenderState:
-    query = select(SenderState).where(SenderState.name == SENDER).execution_options(populate_existing=True)
-    if lock:
-        query = query.with_for_update()
-    row = db.session.scalar(query)
-    if row is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(SenderState(name=SENDER, breaker_state="closed", failures=0, cooldown_seconds=0.0,
-                                           verify_requested=False))
-        except IntegrityError:
-            pass  # another sender made the row a moment ago
-        row = db.session.scalar(query)
-    return row
-
-
-def read_breaker() -> tuple[Breaker, bool, datetime | None]:
-    """Return the breaker, whether verification is requested, and when it last ran."""
-    row = db.session.scalar(select(SenderState).where(SenderState.name == SENDER)
-                            .execution_options(populate_existing=True))
-    db.session.commit()
-    if row is None:
-        return Breaker(), False, None
-    return (Breaker(row.breaker_state, row.failures, row.retry_at, row.cooldown_seconds), row.verify_requested,
-            row.last_verified_at)
-
-
-def write_breaker(breaker: Breaker, now: datetime) -> None:
-    begin_write()
-    row = _state_row(lock=True)
-    row.breaker_state, row.failures, row.retry_at = breaker.state, breaker.failures, breaker.retry_at
-    row.cooldown_seconds, row.updated_at = breaker.cooldown_seconds, now
-    db.session.commit()
-
-
-def on_recovery(now: datetime) -> None:
-    """The monitor saw the main server return: trial at once, waiting items due now, verify registrations."""
-    begin_write()
-    row = _state_row(lock=True)
-    if row.breaker_state == "open":
-        row.retry_at = now
-    row.verify_requested = True
-    row.updated_at = now
-    db.session.execute(update(OutboxItem).where(OutboxItem.state == PENDING, OutboxItem.next_attempt_at > now)
-                       .values(next_attempt_at=now).execution_options(synchronize_session=False))
-    db.session.commit()
-
-
-def request_verification(now: datetime) -> None:
-    begin_write()
-    row = _state_row(lock=True)
-    row.verify_requested, row.updated_at = True, now
-    db.session.commit()
-
-
-def verification_done(now: datetime) -> None:
-    begin_write()
-    row = _state_row(lock=True)
-    row.verify_requested, row.last_verified_at, row.updated_at = False, now, now
-    db.session.commit()

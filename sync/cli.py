@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from core.clock import utcnow
 from core.extensions import db
-from sync import claims, progress, pull
+from sync import breaker_state, claims, progress, pull
 from sync.models import SyncRun
 from sync.balance import Progress
 from sync.sender import RunReport, Sender
@@ -81,7 +81,7 @@ def run_command(timeout: float, verify: bool, quiet: bool) -> None:
         bar.show(done, note=last.stopped, force=True)
         if remaining == 0 or time.monotonic() >= deadline:
             break
-        breaker, _, _ = claims.read_breaker()
+        breaker, _, _ = breaker_state.read_breaker()
         wake = [t for t in (earliest, breaker.retry_at if breaker.state == "open" else None) if t is not None]
         wait = max((max(wake) - utcnow()).total_seconds(), 0.05) if wake else 0.2
         time.sleep(min(wait, 1.0, max(deadline - time.monotonic(), 0)))

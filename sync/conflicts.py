@@ -8,34 +8,24 @@ through the outbox like anything else, exactly once.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
-from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from core.auth.roles import Permission
 from core.clock import utcnow
 from core.errors import DomainError, Forbidden, ValidationFailed
 from core.extensions import db
-from core.models import ROW_ACTIVE, ROW_CANCELLED, PrescriptionRow, User
+from core.models import User
+from core.signals import values
 from core.store import begin_write
-from sync import outbox
+from sync import outbox, signals
 from sync.models import OutboxItem
 from sync.review import note_for
 from sync.rules import (
     CANCEL_LOCAL, CANCELLED, CONFLICT, LINK, RESOLUTION_LABELS, RESOLVED, SEND_AS_NEW, resend_changes, resolutions_for,
     with_changes,
 )
-
-# kind → function(item, actor, now) that withdraws the local record when its registration is cancelled.
-LocalCancel = Callable[[OutboxItem, User, datetime], None]
-
-
-def register_local_cancel(app: Flask, kind: str, handler: LocalCancel) -> None:
-    """Let a package withdraw its own record when hms_staff cancel the local side of a conflict."""
-    app.extensions.setdefault("sync_local_cancel", {})[kind] = handler
-
 
 def resolve(actor: User, key: str, action: str, note: str | None, now: datetime | None = None) -> OutboxItem:
     """Resolve a conflict; return the item that now carries the registration (the new one when sent anew)."""
@@ -96,21 +86,8 @@ def _send_as_new(item: OutboxItem, actor: User, note: str, now: datetime) -> Out
 
 
 def _withdraw_local_record(item: OutboxItem, actor: User, now: datetime) -> list[str]:
-    """Withdraw what the item registered locally: a prescription's rows are cancelled (makulerade)."""
-    handler = current_app.extensions.get("sync_local_cancel", {}).get(item.kind)
-    if handler is not None:
-        handler(item, actor, now)
-        return [item.subject_ref] if item.subject_ref else []
-    if item.kind != "prescription":
-        return []
-    refs = [row.get("ref") for row in item.data.get("rows") or () if isinstance(row.get("ref"), int)]
-    if not refs:
-        return []
-    ids = list(db.session.scalars(
-        update(PrescriptionRow).where(PrescriptionRow.id.in_(refs), PrescriptionRow.status == ROW_ACTIVE)
-        .values(status=ROW_CANCELLED, closed_at=now, closed_by_id=actor.id)
-        .returning(PrescriptionRow.id).execution_options(synchronize_session=False)))
-    return [f"prescription_row:{i}" for i in sorted(ids)]
+    """Withdraw what the item registered locally, through its owner (prescribing: the rows are cancelled)."""
+    return [ref for refs in values(signals.local_record_withdrawn, item, actor=actor, now=now) for ref in refs]
 
 
 def conflicts_waiting() -> int:

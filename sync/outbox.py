@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from functools import lru_cache
-
 from flask import current_app
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -24,6 +22,7 @@ from core.errors import DomainError, NotFound
 from core.extensions import db
 from core.models import User
 from core.store import WRITE, begin_write
+from status import readmodel
 from sync import faults
 from sync.models import OutboxItem, SyncAudit
 from sync.rules import (
@@ -59,21 +58,11 @@ def current_incident_id(session: Session | None = None) -> int | None:
     """
     session = session or db.session()
     if _INCIDENT not in session.info:
-        with session.no_autoflush:
-            session.info[_INCIDENT] = session.scalar(_incident_query())
+        session.info[_INCIDENT] = readmodel.current_incident_id(session=session)
     return session.info[_INCIDENT]
 
 
 _INCIDENT = "sync_incident_id"
-
-
-@lru_cache(maxsize=1)
-def _incident_query():  # noqa: ANN202 - built once: SQLAlchemy's statement cache then does the rest
-    from status.models import Incident
-    from status.scenarios import TRACK_OUTAGE
-
-    return (select(Incident.id).where(or_(Incident.reserve_slot.is_not(None), Incident.open_track == TRACK_OUTAGE))
-            .order_by(Incident.reserve_slot.is_(None), Incident.id.desc()).limit(1))
 
 
 def adopt_into_incident(now: datetime) -> int:
@@ -82,13 +71,11 @@ def adopt_into_incident(now: datetime) -> int:
     An outage is confirmed some probes after it began; what was captured in between belongs
     to it (and to its reconciliation report) as much as what came after.
     """
-    from status.models import Incident
-
-    incident_id = current_incident_id()
-    if incident_id is None:
+    incident = readmodel.incident(current_incident_id())
+    if incident is None:
         db.session.commit()
         return 0
-    started_at = db.session.scalar(select(Incident.started_at).where(Incident.id == incident_id))
+    incident_id, started_at = incident.id, incident.started_at
     begin_write()
     result = db.session.execute(
         update(OutboxItem).where(OutboxItem.incident_id.is_(None), OutboxItem.created_at >= started_at,

@@ -6,7 +6,7 @@ as of" is the time of the last pull that reached the end of the feed.
 
 Patients are refreshed, not imported: only patients already in the local store are updated.
 Withdrawal statuses are kept in sync_withdrawal_statuses; the withdrawals package can apply
-them to its own table by registering a function with `register_withdrawal_status_applier`.
+them to its own table by connecting to `sync.signals.withdrawal_status_pulled`.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +24,7 @@ from core.clock import utcnow
 from core.extensions import db
 from core.models import Article, Patient, ProductArea
 from core.store import begin_write
+from sync import signals
 from sync.client import HttpMainServer, MainServer, TransportError
 from sync.models import PullState, WithdrawalStatus
 from sync.settings import SyncSettings, current_settings
@@ -33,12 +33,6 @@ log = logging.getLogger("sync.pull")
 
 FEED = "main"
 MAX_PAGES_PER_PULL = 50
-WithdrawalStatusApplier = Callable[[str, str, datetime | None], None]
-
-
-def register_withdrawal_status_applier(app: Flask, applier: WithdrawalStatusApplier) -> None:
-    """Have `applier(u_number, status, changed_at)` called, inside the pull's transaction, for each status."""
-    app.extensions.setdefault("sync_withdrawal_status_appliers", []).append(applier)
 
 
 @dataclass
@@ -200,8 +194,7 @@ def _apply_withdrawal(entry: Mapping[str, Any], now: datetime) -> int:
                                         pulled_at=now))
     else:
         row.status, row.changed_at, row.pulled_at = status[:20], changed_at, now
-    for applier in current_app.extensions.get("sync_withdrawal_status_appliers", ()):
-        applier(u_number, status, changed_at)
+    signals.withdrawal_status_pulled.send(u_number, status=status, changed_at=changed_at)
     return 1
 
 

@@ -21,8 +21,7 @@ from core.clock import to_local, utcnow
 from core.errors import NotFound
 from core.extensions import db
 from core.models import User
-from status.models import Incident
-from status.scenarios import Scenario
+from status import readmodel
 from sync.client import HttpMainServer, MainServer, TransportError
 from sync.models import OutboxItem, SyncAudit
 from sync.balance import OUTCOME_LABELS, OUTSTANDING, Balance, ChainLink, balance, chain_outcome
@@ -84,7 +83,7 @@ class Report:
 
 def build(incident_id: int, *, server: MainServer | None = None, now: datetime | None = None) -> Report:
     """Return the incident's reconciliation; with `server`, registered items are checked by /have."""
-    incident = db.session.get(Incident, incident_id)
+    incident = readmodel.incident(incident_id)
     if incident is None:
         raise NotFound("Händelsen finns inte.")
     items = list(db.session.scalars(select(OutboxItem).where(OutboxItem.incident_id == incident_id)
@@ -114,7 +113,7 @@ def build(incident_id: int, *, server: MainServer | None = None, now: datetime |
         lines, verify_error = _verify(lines, server)
         verified = verify_error is None
     db.session.commit()
-    return Report(incident_id=incident.id, incident_title=Scenario(incident.scenario).guide.title,
+    return Report(incident_id=incident.id, incident_title=incident.title,
                   started_at=incident.started_at, resolved_at=incident.resolved_at, generated_at=now or utcnow(),
                   lines=tuple(lines), balance=balance(line.outcome for line in lines), verified=verified,
                   verify_error=verify_error)
@@ -157,9 +156,8 @@ def _verify(lines: list[Line], server: MainServer) -> tuple[list[Line], str | No
 
 def incidents_with_items() -> list[dict]:
     """Return every incident that has captured items, newest first, with its balance."""
-    incidents = list(db.session.scalars(select(Incident).where(Incident.id.in_(
+    incidents = readmodel.incidents(db.session.scalars(
         select(OutboxItem.incident_id).where(OutboxItem.incident_id.is_not(None)).distinct()))
-        .order_by(Incident.started_at.desc())))
     return [{"incident": incident, "report": build(incident.id)} for incident in incidents]
 
 
@@ -221,9 +219,9 @@ def to_pdf(report: Report) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    from app.prescribing.receipts import FONT, FONT_BOLD, _register_fonts  # the project's fonts with å ä ö
+    from core.pdf import FONT, FONT_BOLD, register_fonts  # the project's fonts with å ä ö
 
-    _register_fonts()
+    register_fonts()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm, title=f"Avstämning händelse {report.incident_id}")

@@ -21,12 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app, has_app_context
+from flask import has_app_context
 
 from core.clock import utcnow
 from core.extensions import db
+from core.signals import send_isolated
 from core.store import begin_write
-from sync import claims, faults
+from sync import breaker_state, claims, faults, signals
 from sync.client import BatchItem, HttpMainServer, MainServer, TransportError
 from sync.models import SyncRun
 from sync.rules import (
@@ -37,28 +38,13 @@ from sync.settings import SyncSettings
 log = logging.getLogger("sync.sender")
 
 Clock = Callable[[], datetime]
-AckListener = Callable[[datetime], object]
-_ACK_LISTENERS = "sync.ack_listeners"
-
-
-def register_ack_listener(app: Flask, listener: AckListener) -> None:
-    """Have `listener(now)` called after each batch the main server acknowledged any of, once it is committed.
-
-    How other packages (reserve: the captured items' "registered") learn of registrations at once,
-    without the sync engine knowing them. A failing listener is logged and never stops sending.
-    """
-    app.extensions.setdefault(_ACK_LISTENERS, []).append(listener)
 
 
 def _notify_acked(now: datetime) -> None:
-    if not has_app_context():
-        return
-    for listener in current_app.extensions.get(_ACK_LISTENERS, ()):
-        try:
-            listener(now)
-        except Exception:  # noqa: BLE001 - the registrations are safe; the listener catches up later
-            log.exception("sync: an acknowledgement listener failed")
-            db.session.rollback()
+    """Tell the owners of the records (reserve: the captured items' "registered") at once."""
+    if has_app_context():
+        # A failing receiver's half-done work is rolled back; the registrations are safe and it catches up later.
+        send_isolated(signals.items_acknowledged, now, on_failure=db.session.rollback)
 
 
 def new_worker_id() -> str:
@@ -104,7 +90,7 @@ class Sender:
         """Send what is due until done, out of budget, or the main server stops answering; return the report."""
         report = RunReport(trigger=trigger, recovery_event_id=recovery_event_id)
         deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
-        breaker, verify_requested, last_verified = claims.read_breaker()
+        breaker, verify_requested, last_verified = breaker_state.read_breaker()
         now = self.clock()
         permit = breaker_permit(breaker, now)
         if not permit.allowed:
@@ -188,7 +174,7 @@ class Sender:
                 log.warning("sync: the main server had lost %d registrations and knew %d by another id; "
                             "they are sent again / corrected", lost, corrected)
             after = chunk[-1][0]
-        claims.verification_done(self.clock())
+        breaker_state.verification_done(self.clock())
 
     def _send(self, client: MainServer, batch: list[claims.Claimed], report: RunReport) -> bool:
         """Send one claimed batch and write what came of it; return whether the server answered."""
@@ -253,12 +239,12 @@ class Sender:
 
     def _breaker_ok(self) -> Breaker:
         breaker = breaker_success(Breaker())
-        claims.write_breaker(breaker, self.clock())
+        breaker_state.write_breaker(breaker, self.clock())
         return breaker
 
     def _breaker_failed(self, breaker: Breaker, trial: bool) -> Breaker:
         breaker = breaker_failure(breaker, self.clock(), self.settings.breaker, trial=trial)
-        claims.write_breaker(breaker, self.clock())
+        breaker_state.write_breaker(breaker, self.clock())
         if breaker.state == OPEN:
             log.warning("sync: main server not answering; sending paused until %s", breaker.retry_at)
         return breaker

@@ -21,6 +21,7 @@ from app import create_app
 from core.config import TestConfig, normalise_database_url
 from core.extensions import db
 from tests import factories
+from tests.client import FreshClient
 from tests.smtp_server import Inbox, free_port
 
 
@@ -129,7 +130,8 @@ def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    """The one test client (tests/client.py): each request starts with an empty `g`."""
+    return FreshClient(app, app.response_class, use_cookies=True)
 
 
 @pytest.fixture

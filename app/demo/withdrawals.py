@@ -82,6 +82,23 @@ def _withdrawal(row: dict, number: int, ordered: datetime, status: WithdrawalSta
     }
 
 
+def _prescribable(prescriber_id: int) -> tuple[list[int], dict[int, list[int]], dict[int, list[int]]]:
+    """Return the prescriber's product areas, and per area the units with a payer and the active articles."""
+    areas = list(db.session.scalars(select(user_product_areas.c.product_area_id)
+                                    .where(user_product_areas.c.user_id == prescriber_id)))
+    units: dict[int, list[int]] = {}
+    for unit_id, area_id in db.session.execute(
+            select(UnitPayer.unit_id, UnitPayer.product_area_id)
+            .join(user_units, user_units.c.unit_id == UnitPayer.unit_id)
+            .where(user_units.c.user_id == prescriber_id, UnitPayer.product_area_id.in_(areas))):
+        units.setdefault(area_id, []).append(unit_id)
+    articles: dict[int, list[int]] = {}
+    for article_id, area_id in db.session.execute(select(Article.id, Article.product_area_id)
+                                                  .where(Article.is_active.is_(True), Article.product_area_id.in_(areas))):
+        articles.setdefault(area_id, []).append(article_id)
+    return areas, units, articles
+
+
 def seed_demo_withdrawals(patients: int = 300, seed: int = DEFAULT_SEED, today: date | None = None) -> tuple[int, int]:
     """Prescribe to the first patients as the demo prescriber, with their withdrawal history.
 
@@ -96,18 +113,7 @@ def seed_demo_withdrawals(patients: int = 300, seed: int = DEFAULT_SEED, today: 
     rng = random.Random(f"{seed}:withdrawals")
     now = utcnow()
     today = today or now.date()
-    areas = list(db.session.scalars(select(user_product_areas.c.product_area_id)
-                                    .where(user_product_areas.c.user_id == prescriber.id)))
-    units: dict[int, list[int]] = {}
-    for unit_id, area_id in db.session.execute(
-            select(UnitPayer.unit_id, UnitPayer.product_area_id)
-            .join(user_units, user_units.c.unit_id == UnitPayer.unit_id)
-            .where(user_units.c.user_id == prescriber.id, UnitPayer.product_area_id.in_(areas))):
-        units.setdefault(area_id, []).append(unit_id)
-    articles: dict[int, list[int]] = {}
-    for article_id, area_id in db.session.execute(select(Article.id, Article.product_area_id)
-                                                  .where(Article.is_active.is_(True), Article.product_area_id.in_(areas))):
-        articles.setdefault(area_id, []).append(article_id)
+    areas, units, articles = _prescribable(prescriber.id)
     patient_ids = list(db.session.scalars(select(Patient.id).order_by(Patient.id).limit(patients)))
     rows_made = withdrawals_made = 0
     for patient_id in patient_ids:

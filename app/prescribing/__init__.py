@@ -5,8 +5,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    """Register the pages and the API; withdraw rows when hms_staff cancel the local side of a conflict."""
+    from app.prescribing import outbox
     from app.prescribing.api import bp as api_bp
     from app.prescribing.views import bp
+    from sync.signals import local_record_withdrawn
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
+    local_record_withdrawn.connect(outbox.withdraw_rows)

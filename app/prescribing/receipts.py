@@ -11,19 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-import reportlab
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfmetrics import registerFontFamily
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate, Flowable, Frame, KeepTogether, NextPageTemplate, PageBreak, PageTemplate, Paragraph, Spacer,
@@ -31,6 +27,7 @@ from reportlab.platypus import (
 )
 
 from app.prescribing.quantity import prescription_expires_on
+from core.pdf import FONT, FONT_BOLD, register_fonts
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_LEFT = 20 * mm
@@ -53,18 +50,6 @@ ADDRESS_MIN_FONT_SIZE = 8
 
 DOCUMENT_TITLE = "Förskrivningskvitto"  # also the PDF title: metadata never names the patient
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-# Bitstream Vera ships inside reportlab, so a bare machine renders å ä ö é without system
-# fonts. DejaVu Sans (a superset with wider Latin coverage) is preferred when committed.
-_FONT_DIRS = (Path(__file__).resolve().parents[1] / "static" / "fonts", Path(reportlab.__file__).parent / "fonts")
-_FONT_FILES = (
-    ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf"),
-    ("Vera.ttf", "VeraBd.ttf", "VeraIt.ttf", "VeraBI.ttf"),
-)
-FONT = "ReceiptSans"
-FONT_BOLD = "ReceiptSans-Bold"
-_FONT_VARIANTS = (FONT, FONT_BOLD, "ReceiptSans-Italic", "ReceiptSans-BoldItalic")
-
 
 @dataclass(frozen=True)
 class ReceiptPatient:
@@ -397,7 +382,7 @@ def _local_minute(moment: datetime) -> str:
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    _register_fonts()  # paragraphs resolve their font as soon as they are made
+    register_fonts()  # paragraphs resolve their font as soon as they are made
     body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=13.5, spaceAfter=4)
     return {
         "body": body,
@@ -412,19 +397,3 @@ def _styles() -> dict[str, ParagraphStyle]:
         "td_num": ParagraphStyle("td_num", body, fontSize=9, leading=11.5, spaceAfter=0, alignment=2),
         "note": ParagraphStyle("note", body, fontSize=9, leading=11.5, spaceAfter=0),
     }
-
-
-def _register_fonts() -> None:
-    # At first render, not import: no work at import time.
-    if FONT in pdfmetrics.getRegisteredFontNames():
-        return
-    for directory in _FONT_DIRS:
-        for files in _FONT_FILES:
-            paths = [directory / name for name in files]
-            if all(path.is_file() for path in paths):
-                for name, path in zip(_FONT_VARIANTS, paths):
-                    pdfmetrics.registerFont(TTFont(name, str(path)))
-                normal, bold, italic, bold_italic = _FONT_VARIANTS
-                registerFontFamily(FONT, normal=normal, bold=bold, italic=italic, boldItalic=bold_italic)
-                return
-    raise RuntimeError("no TrueType font with Swedish characters found for receipts")

@@ -21,7 +21,7 @@ from core.models import (
 )
 from core.numbering import next_number
 from core.store import begin_write
-from sync import hooks as sync_hooks
+from app.prescribing import outbox
 from reserve import hooks as reserve_hooks
 from app.prescribing.quantity import (
     QuantityError, QuantityResult, calculate_from_packages, calculate_from_pieces_per_day, prescription_expires_on,
@@ -191,7 +191,7 @@ def create_prescription(actor: User, data: PrescriptionInput, today: date | None
                 valid_until=prescription_expires_on(today), status=ROW_ACTIVE, copied_from_id=row.copied_from_id,
             ))
         db.session.add(prescription)
-        sync_hooks.prescription_saved(prescription, originals, now)  # outbox item, same transaction
+        outbox.prescription_saved(prescription, originals, now)  # outbox item, same transaction
         reserve_hooks.mark_if_outage(prescription, now)  # reserve routine: "awaiting registration" while out
         db.session.commit()
     except IntegrityError:
@@ -250,7 +250,7 @@ def cancel_row(actor: User, row_id: int, today: date | None = None) -> Prescript
         if db.session.get(PrescriptionRow, row_id) is None:
             raise NotFound("Raden finns inte.")
         raise DomainError("Raden är inte aktiv och kan inte makuleras.")
-    sync_hooks.row_cancelled(row_id)  # outbox item, same transaction
+    outbox.row_cancelled(row_id)  # outbox item, same transaction
     db.session.commit()
     return db.session.get(PrescriptionRow, row_id)
 

@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     from app.withdrawals.order_views import bp as orders_bp
     from app.withdrawals.services import apply_main_server_status
     from app.withdrawals.views import TEMPLATE_GLOBALS, bp
-    from sync.pull import register_withdrawal_status_applier
+    from sync.signals import withdrawal_status_pulled
 
     app.register_blueprint(bp)
     app.register_blueprint(orders_bp)
@@ -23,4 +23,4 @@ def init_app(app: Flask) -> None:
         app.add_template_global(function)
     app.cli.add_command(seed_demo_stock_command)
     # A withdrawal delivered (or aborted) at the distributor reaches us through the main server's changes feed.
-    register_withdrawal_status_applier(app, apply_main_server_status)
+    withdrawal_status_pulled.connect(apply_main_server_status)

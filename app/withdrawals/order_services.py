@@ -1,7 +1,7 @@
 """Order use cases (seed 002): beställning, förskrivning, direktförskrivning, lagerflytt, utleverans.
 
 One function per use case; every write happens here, and each queues its registration with the main
-server (sync.hooks) in its own transaction: the record and its outbox item are saved together or not
+server (app/withdrawals/outbox.py) in its own transaction: the record and its outbox item are saved together or not
 at all. Stock levels change only here, each with a conditional UPDATE (`quantity >= taken`) that must
 touch exactly one row, backed by the table's CHECK (quantity >= 0): never negative.
 
@@ -32,7 +32,7 @@ from app.withdrawals.models import (
 from app.withdrawals.rules import (
     CENTRAL_WAREHOUSE, OrderShape, OrderType, WarehouseRef, needs_outbound_delivery, order_problems,
 )
-from sync import hooks as sync_hooks
+from app.withdrawals import outbox
 
 MAX_LINES = 30
 MAX_QUANTITY = 9999
@@ -103,7 +103,7 @@ def create_order(actor: User, data: OrderInput) -> Order:
             for line in order.lines:
                 _add_stock(receiver.id, line.article_id, line.quantity, now)
     db.session.add(order)
-    sync_hooks.order_created(order, now=now)  # outbox item (order or stock_move), same transaction
+    outbox.order_created(order, now=now)  # outbox item (order or stock_move), same transaction
     db.session.commit()
     if data.patient_id is not None:
         record_patient_access(actor.id, [data.patient_id], AccessAction.SEARCH, f"orders.create.{order_type.value}")
@@ -133,7 +133,7 @@ def register_outbound_delivery(actor: User, order_id: int) -> OutboundDelivery:
     _take_stock(order.from_warehouse_id, order.lines)
     delivery = OutboundDelivery(order_id=order.id, created_by_id=actor.id, delivered_at=utcnow())
     db.session.add(delivery)
-    sync_hooks.outbound_delivery_registered(delivery)  # outbox item after the order's, same transaction
+    outbox.outbound_delivery_registered(delivery)  # outbox item after the order's, same transaction
     db.session.commit()
     return delivery
 

@@ -25,7 +25,7 @@ from app.withdrawals.rules import (
     Channel, RowAllowance, WithdrawalStatus, can_move, format_u_number, packages_problem, parse_u_number,
     refused_transition_message,
 )
-from sync import hooks as sync_hooks
+from app.withdrawals import outbox
 
 
 class NoWithdrawalsLeft(DomainError):
@@ -93,7 +93,7 @@ def send_withdrawal(actor: User, number: str) -> Withdrawal:
         raise DomainError("Förskrivningsraden är makulerad; uttaget kan inte skickas. Avbryt det i stället.",
                           field="number")
     withdrawal = _move(digits, WithdrawalStatus.SENT, commit=False, sent_at=utcnow(), sent_by_id=actor.id)
-    sync_hooks.withdrawal_sent(withdrawal)  # outbox item, same transaction
+    outbox.withdrawal_sent(withdrawal)  # outbox item, same transaction
     db.session.commit()
     return withdrawal
 
@@ -128,7 +128,7 @@ def deliver_withdrawal(actor: User, number: str) -> Withdrawal:
 def apply_main_server_status(u_number: str, status: str, changed_at: datetime | None) -> bool:
     """Move a withdrawal to the status the main server reports, when that is a step forward; return whether it moved.
 
-    The applier of sync.pull's withdrawal statuses: it runs inside the pull's write transaction and
+    The receiver of sync.signals.withdrawal_status_pulled: it runs inside the pull's write transaction and
     never commits. The same side effects as the local use cases (a delivery may close the row, an
     abort gives the row its withdrawal back); the moment is the server's. Unknown U-numbers,
     unknown statuses and steps backwards are passed over.

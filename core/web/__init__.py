@@ -1,29 +1,21 @@
 """The page shell: start page, tabs, banners, breadcrumbs, tables and template helpers."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from flask import Flask, current_app
 
 from core.auth.roles import Permission
 from core.clock import to_local
+from core.signals import flat_values
 from core.web.navigation import visible_tabs
+from core.web.signals import page_banners
 
-# Something that returns banners ({"level", "title", "text"}) for the top of every page;
-# the reserve package registers the outage / reserve banner here.
-BannerProvider = Callable[[], list[dict]]
-
-
-def register_banner_provider(app: Flask, provider: BannerProvider) -> None:
-    app.extensions.setdefault("banner_providers", []).append(provider)
 
 
 def _banners() -> list[dict]:
-    banners: list[dict] = []
-    for provider in current_app.extensions.get("banner_providers", []):
-        banners.extend(provider())
-    return banners
+    """Return the banners for the top of the page: whatever the receivers of `page_banners` return."""
+    return flat_values(page_banners, current_app._get_current_object())  # noqa: SLF001
 
 
 def format_datetime(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:

@@ -10,7 +10,7 @@ from app.access.models import AccessApplication, AccessToken
 from core.extensions import db
 from core.models import User
 from tests.conftest import api_token, csrf_token_from, login
-from tests.status.conftest import FreshClient
+from tests.client import FreshClient
 
 LINK = re.compile(r"https://portal\.example(/\S+)")
 

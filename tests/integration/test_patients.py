@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+from contextlib import contextmanager
 from datetime import date
 
 from freezegun import freeze_time
@@ -21,6 +22,14 @@ def _prescriber(client, username="karin", areas=("inkontinens",)):
     user = factories.user(username, roles=(Role.PRESCRIBER,), areas=areas)
     login(client, username)
     return user
+
+
+@contextmanager
+def logged_in_at(client, moment: str):  # noqa: ANN001, ANN201
+    """Travel to the moment and log in again there: a session cookie is only valid in its own time."""
+    with freeze_time(moment):
+        login(client, "karin")
+        yield
 
 
 def _logged(action: str) -> list[int]:
@@ -64,7 +73,7 @@ def test_advanced_search_by_article_with_active_inactive_or_both(client, ctx):
     active, cancelled = factories.patient(last_name="Aktivsson"), factories.patient(last_name="Makuleradsson")
     factories.prescription_row(active, diaper, karin)
     factories.prescription_row(cancelled, diaper, karin, status="cancelled")
-    with freeze_time("2026-11-21"):
+    with logged_in_at(client, "2026-11-21"):
         only_active = client.get("/patient/?sok=1&article=700001&rows=active").get_data(as_text=True)
         inactive = client.get("/patient/?sok=1&article=700001&rows=inactive").get_data(as_text=True)
         both = client.get("/patient/?sok=1&article=700001&rows=both").get_data(as_text=True)
@@ -131,7 +140,7 @@ def test_overview_shows_active_and_closed_rows_with_their_status(client, ctx):
     factories.prescription_row(patient, factories.article(name="Levererad artikel"), karin, status="delivered",
                                withdrawals_used=4)
     factories.prescription_row(patient, factories.article(name="Makulerad artikel"), karin, status="cancelled")
-    with freeze_time("2026-11-21"):
+    with logged_in_at(client, "2026-11-21"):
         html = client.get(f"/patient/{patient.id}").get_data(as_text=True)
     active_part, closed_part = html.split("Avslutade förskrivningsrader")
     assert "Aktiv artikel" in active_part and "4 av 4" in active_part
@@ -142,9 +151,9 @@ def test_a_row_expires_one_year_after_its_date(client, ctx):
     karin = _prescriber(client)
     patient = factories.patient()
     factories.prescription_row(patient, factories.article(name="Årsartikel"), karin, prescribed_on=PRESCRIBED)
-    with freeze_time("2027-11-02 12:00"):
+    with logged_in_at(client, "2027-11-02 12:00"):
         last_day = client.get(f"/patient/{patient.id}").get_data(as_text=True)
-    with freeze_time("2027-11-03 12:00"):
+    with logged_in_at(client, "2027-11-03 12:00"):
         day_after = client.get(f"/patient/{patient.id}").get_data(as_text=True)
     assert "Årsartikel" in last_day.split("Avslutade förskrivningsrader")[0]
     closed = day_after.split("Avslutade förskrivningsrader")[1]

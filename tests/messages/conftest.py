@@ -5,17 +5,11 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from core.auth.roles import Role
 from tests import factories
 from tests.smtp_server import send_mail_nowhere
-from tests.status.conftest import FreshClient
 
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return FreshClient(app, app.response_class, use_cookies=True)
 
 
 @pytest.fixture(autouse=True)

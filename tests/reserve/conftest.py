@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from core.auth.roles import Role
@@ -16,13 +15,8 @@ from status import services
 from status.models import Incident, Notification
 from status.probes import ProbeOutcome
 from tests import factories
-from tests.status.conftest import RECIPIENTS, FreshClient, free_port
-
-# Monday 2 November 2026, 10:00 in Sweden (CET): on duty.
-OUTAGE_START = datetime(2026, 11, 2, 9, 0)
-CONFIRMED = OUTAGE_START + timedelta(seconds=40)
-FOUR_HOURS_LATER = OUTAGE_START + timedelta(hours=4)
-LAST_GOOD_PROBE = OUTAGE_START - timedelta(seconds=60)
+from tests.instants import CONFIRMED, FOUR_HOURS_LATER, LAST_GOOD_PROBE, OUTAGE_START  # noqa: F401 - re-exported to the tests here
+from tests.status.conftest import RECIPIENTS, free_port
 
 
 class FakeProber:
@@ -37,10 +31,6 @@ class FakeProber:
         up = self.main_up if url.startswith(self.main_url) else self.reference_up
         return ProbeOutcome(up, 3, "HTTP 200" if up else "connection refused")
 
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return FreshClient(app, app.response_class, use_cookies=True)
 
 
 @pytest.fixture(autouse=True)

@@ -4,23 +4,17 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from flask import Flask, g, has_app_context
-from flask.testing import FlaskClient
+from flask import Flask
 from sqlalchemy import select
 
 from core.extensions import db
+from tests.instants import FOUR_HOURS_LATER, OUTAGE_START, SATURDAY_NIGHT  # noqa: F401 - re-exported to the tests here
 from tests.smtp_server import Inbox, free_port  # noqa: F401 - shared with other test packages
 from status.models import Incident, Notification
 
-# Monday 2 November 2026, 10:00 in Sweden (CET): the system owner is on duty.
-OUTAGE_START = datetime(2026, 11, 2, 9, 0)
-FOUR_HOURS_LATER = OUTAGE_START + timedelta(hours=4)
-# Saturday 7 November 2026, 03:00 in Sweden: off duty.
-SATURDAY_NIGHT = datetime(2026, 11, 7, 2, 0)
 
 RECIPIENTS = {
     "system_owner": "sa@region.example",
@@ -94,24 +88,6 @@ class HealthServer(ThreadingHTTPServer):
             self._thread.join(5)
             self.running = False
 
-
-
-class FreshClient(FlaskClient):
-    """A test client whose every request starts with an empty `g`, even under the `ctx` fixture.
-
-    A request reuses an application context that is already pushed, and with it `g`, where
-    Flask-Login caches the user and Flask-WTF the CSRF token; a real server never shares them.
-    """
-
-    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        if has_app_context():
-            g.__dict__.clear()
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return FreshClient(app, app.response_class, use_cookies=True)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from freezegun import freeze_time
 
 from core.auth.roles import Role
 from status import services
-from status.reserve import ReserveState
+from status.readmodel import ReserveState
 from status.scenarios import Scenario
 from tests import factories
 from tests.conftest import api_token, login

@@ -11,7 +11,7 @@ from sync.models import OutboxItem
 from sync.rules import CANCELLED, CONFLICT, PENDING, RESOLVED, REVIEW
 from tests import factories
 from tests.conftest import api_token
-from tests.status.conftest import FreshClient
+from tests.client import FreshClient
 from tests.sync.conftest import incident_with_items, payload_for
 
 API = "/api/v1/sync"

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from core.extensions import db
 from app.withdrawals.models import ORDER_AWAITING_OUTBOUND, Order, OutboundDelivery
 from app.withdrawals.order_services import LineInput, OrderInput, StockShort, create_order, register_outbound_delivery
-from sync import hooks
+from sync import registration
 from sync.models import OutboxItem
 from sync.rules import ACKED, BLOCKED, CONFLICT, PENDING
 from tests.sync.conftest import assert_exactly_once, drain, items, random_key
@@ -115,13 +115,13 @@ def test_a_refused_stock_move_saves_neither_the_move_nor_an_outbox_item(orders):
 @pytest.fixture
 def fail_after_queuing(monkeypatch):
     """Return a switch: from then on the hook queues its item and the process "dies" before the COMMIT."""
-    real_enqueue = hooks.enqueue
+    real_enqueue = registration.enqueue
 
     def enqueue_then_fail(*args, **kwargs):
         real_enqueue(*args, **kwargs)
         raise RuntimeError("killed before COMMIT")
 
-    return lambda: monkeypatch.setattr(hooks, "enqueue", enqueue_then_fail)
+    return lambda: monkeypatch.setattr(registration, "enqueue", enqueue_then_fail)
 
 
 def test_an_order_and_its_outbox_item_are_one_transaction(orders, fail_after_queuing):
@@ -146,8 +146,8 @@ def test_an_outbound_delivery_and_its_outbox_item_are_one_transaction(orders, fa
 
 
 def test_reserve_captured_orders_and_stock_moves_pass_the_same_validation_as_ours(orders, main_server):
-    """Reserve mode's hand-captured payloads (reserve.capture.outbox_payload) and the hooks' share one shape."""
-    from reserve.capture import outbox_payload
+    """Reserve mode's hand-captured payloads (reserve.outbox.outbox_payload) and the hooks' share one shape."""
+    from reserve.outbox import outbox_payload
     from reserve.models import ReserveItem
 
     stock_move(orders)

@@ -219,7 +219,6 @@ def test_items_captured_before_the_outage_was_confirmed_are_adopted_by_its_incid
 def test_a_sent_withdrawal_is_queued_after_its_prescription_for_the_same_patient(world):
     from app.withdrawals.rules import Channel
     from app.withdrawals.services import create_withdrawal, send_withdrawal
-    from sync import hooks
 
     prescription = prescribe(world)
     withdrawal = create_withdrawal(world["karin"], prescription.rows[0].id, 2, Channel.PRESCRIBER)

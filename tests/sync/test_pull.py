@@ -10,6 +10,7 @@ from core.clock import utcnow
 from core.extensions import db
 from core.models import Article, Patient
 from sync import pull
+from sync.signals import withdrawal_status_pulled
 from sync.models import PullState, WithdrawalStatus
 from tests import factories
 from tests.sync.conftest import payload_for, random_key, settings_for
@@ -58,8 +59,11 @@ def test_patients_already_here_are_refreshed_others_are_not_imported(sync_app, m
 
 def test_withdrawal_statuses_arrive_and_an_applier_sees_each_once(sync_app, main_server):
     seen: list = []
-    sync_app.extensions["sync_withdrawal_status_appliers"] = [lambda u, status, at: seen.append((u, status))]
-    try:
+
+    def applier(u_number, status, changed_at):  # noqa: ANN001, ANN202
+        seen.append((u_number, status))
+
+    with withdrawal_status_pulled.connected_to(applier):
         requests.post(main_server.url + "/api/v1/batch", timeout=5, json={"site": "s", "items": [
             {"key": random_key(), "kind": "prescription", "payload": payload_for("prescription", 5)},
             {"key": random_key(), "kind": "withdrawal", "payload": payload_for("withdrawal", 5)}]})
@@ -72,8 +76,6 @@ def test_withdrawal_statuses_arrive_and_an_applier_sees_each_once(sync_app, main
             assert db.session.get(WithdrawalStatus, u_number).status == "delivered"
             db.session.remove()
         assert seen == [(u_number, "sent"), (u_number, "delivered")]
-    finally:
-        sync_app.extensions.pop("sync_withdrawal_status_appliers", None)
 
 
 def test_a_long_feed_is_read_page_by_page_and_an_unreachable_server_is_noted(sync_app, main_server, monkeypatch):

@@ -55,9 +55,9 @@ def test_everything_captured_is_registered_once_with_the_servers_ids(sync_app, m
 def test_acknowledgement_listeners_hear_of_each_acknowledged_batch_after_its_commit(sync_app, main_server,
                                                                                    monkeypatch):
     from reserve.registrations import refresh
-    from sync.sender import register_ack_listener
+    from sync.signals import items_acknowledged
 
-    assert refresh in sync_app.extensions["sync.ack_listeners"]  # reserve marks captured items registered
+    assert refresh in items_acknowledged.receivers_for(None)  # reserve marks captured items registered
     monkeypatch.setitem(sync_app.config, "SYNC_BATCH_SIZE", 10)
     heard = []
 
@@ -67,10 +67,9 @@ def test_acknowledgement_listeners_hear_of_each_acknowledged_batch_after_its_com
     def failing(now):  # noqa: ANN001, ANN202
         raise RuntimeError("a listener's own trouble")
 
-    register_ack_listener(sync_app, failing)
-    register_ack_listener(sync_app, listener)
-    capture(sync_app, 25)
-    report = run(sync_app)
+    with items_acknowledged.connected_to(failing), items_acknowledged.connected_to(listener):
+        capture(sync_app, 25)
+        report = run(sync_app)
     assert report.registered == 25 and heard == [10, 20, 25]  # each batch already committed when heard
 
 
@@ -312,7 +311,6 @@ def test_flask_sync_run_does_not_wait_for_what_waits_for_a_person(sync_app, main
 def test_a_withdrawal_is_registered_after_its_prescription(sync_app, main_server, committed_world):
     from app.withdrawals.rules import Channel
     from app.withdrawals.services import create_withdrawal, send_withdrawal
-    from sync import hooks
     from tests.sync.conftest import prescribe, reload
 
     with sync_app.app_context():

@@ -17,7 +17,7 @@ from sync import outbox
 from sync.models import OutboxItem
 from sync.rules import CANCELLED, PENDING
 from tests.conftest import csrf_token_from, login
-from tests.status.conftest import FreshClient
+from tests.client import FreshClient
 from tests.sync.conftest import free_port, incident_with_items, prescribe
 
 
