@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from core.extensions import db  # noqa: E402
 from sync_support import migrated_app, store_url  # noqa: E402
-from tests.sync.conftest import ReferenceServer, assert_exactly_once, capture, integrity_ok, items  # noqa: E402
-from tests.sync.processes import environment, finish, sync_run  # noqa: E402
-from tests.sync.proxy import Chaos, FlappingProxy  # noqa: E402
+from tests.service.sync.conftest import ReferenceServer, assert_exactly_once, capture, integrity_ok, items  # noqa: E402
+from tests.service.sync.processes import environment, finish, sync_run  # noqa: E402
+from tests.service.sync.proxy import Chaos, FlappingProxy  # noqa: E402
 
 
 def check(app, server, label: str) -> None:  # noqa: ANN001

@@ -29,7 +29,7 @@ from sync.reference_server.store import Store  # noqa: E402
 from sync.sender import Sender  # noqa: E402
 from sync.settings import SyncSettings  # noqa: E402
 from sync_support import migrated_app, store_url  # noqa: E402
-from tests.sync.conftest import FAST, ReferenceServer, assert_exactly_once, capture, payload_for  # noqa: E402
+from tests.service.sync.conftest import FAST, ReferenceServer, assert_exactly_once, capture, payload_for  # noqa: E402
 
 KINDS = ("stock_move", "order", "work_order", "prescription")
 
