@@ -21,6 +21,7 @@ from core.models import (
 )
 from core.numbering import next_number
 from core.store import begin_write
+from core.web.tables import Column, Page, TableState, paginate_query
 from app.prescribing import outbox
 from reserve import hooks as reserve_hooks
 from app.prescribing.quantity import (
@@ -72,19 +73,21 @@ def units_for(actor: User, area: ProductArea) -> list[PrescribingUnit]:
     ))
 
 
-def find_articles(area: ProductArea, text: str, limit: int = 20) -> list[Article]:
-    """Return active articles of the area whose number starts with, or name contains, the text."""
-    text = text.strip()
-    if not text:
-        return []
-    pattern = f"%{text.lower().replace('%', '').replace('_', '')}%"
-    return list(db.session.scalars(
-        select(Article)
-        .where(Article.product_area_id == area.id, Article.is_active.is_(True))
-        .where(or_(Article.number.startswith(text, autoescape=True), Article.name.ilike(pattern)))
-        .order_by(Article.name)
-        .limit(limit)
-    ))
+ARTICLE_COLUMNS = (Column("number", "Artikelnr", Article.number), Column("name", "Benämning", Article.name),
+                   Column("package_size", "Förp.storlek", Article.package_size),
+                   Column("unit_price", "Pris/förp.", Article.unit_price), Column("image", "Bild"),
+                   Column("choose", "Välj"))
+
+
+def find_articles(area: ProductArea, text: str, state: TableState) -> Page:
+    """Return one page of the area's active articles whose number starts with, or name contains, the text.
+
+    Every match is counted, so a prescriber sees "160" rather than the first page's 20.
+    """
+    pattern = f"%{text.strip().lower().replace('%', '').replace('_', '')}%"
+    query = (select(Article).where(Article.product_area_id == area.id, Article.is_active.is_(True))
+             .where(or_(Article.number.startswith(text.strip(), autoescape=True), Article.name.ilike(pattern))))
+    return paginate_query(query, ARTICLE_COLUMNS, state, tie_breaker=Article.id)
 
 
 def area_by_code(code: str) -> ProductArea:

@@ -11,6 +11,7 @@ from core.auth.roles import Permission
 from core.errors import DomainError, ValidationFailed
 from core.extensions import db
 from core.models import Article
+from core.web.tables import TableState
 from app.patients.services import get_patient
 from app.prescribing import printing, services
 from app.prescribing.draft import Draft
@@ -35,6 +36,9 @@ def new(patient_id: int):
     draft = Draft.load(session, patient_id)
     row_form = RowForm()
     status = 200
+    if request.method == "POST" and request.form.get("action") == "calculate":
+        preview = _preview(row_form, patient, draft)
+        return _render_new(patient, draft, row_form, preview), 200 if preview else 422
     if request.method == "POST":
         action = request.form.get("action", "")
         try:
@@ -96,7 +100,34 @@ def _row_from(form: RowForm) -> RowInput:
     )
 
 
-def _render_new(patient, draft: Draft, row_form: RowForm):  # noqa: ANN001
+def _preview(form: RowForm, patient, draft: Draft) -> dict | None:  # noqa: ANN001
+    """Return what the row would amount to (seed 000: "Beräkna antal"), or None with the form's errors set."""
+    if not form.validate_on_submit():
+        return None
+    row = _row_from(form)
+    article = db.session.get(Article, row.article_id)
+    area = services.area_by_code(draft.area_code) if draft.area_code else None
+    if article is None or area is None or article.product_area_id != area.id:
+        form.article_id.errors = ["Välj en artikel i produktområdet."]
+        return None
+    try:
+        return _draft_line(row, article, patient, area)
+    except ValidationFailed as exc:
+        form.form_errors.extend(error.message for error in exc.errors)
+        return None
+
+
+def _fill(form: RowForm, row: RowInput) -> None:
+    """Bring back a draft row's values for "✎ Ändra": quantities, withdrawals, period and recommendation."""
+    form.mode.data = "pieces" if row.pieces_per_day else "packages"
+    form.packages_per_withdrawal.data = row.packages_per_withdrawal
+    form.pieces_per_day.data = str(row.pieces_per_day).replace(".", ",") if row.pieces_per_day else None
+    form.withdrawals.data = str(row.withdrawals)
+    form.period_days.data = row.period_days
+    form.recommendation.data = row.recommendation or ""
+
+
+def _render_new(patient, draft: Draft, row_form: RowForm, preview: dict | None = None):  # noqa: ANN001
     areas = services.authorised_areas(current_user)
     area = next((a for a in areas if a.code == draft.area_code), None)
     units = services.units_for(current_user, area) if area else []
@@ -104,12 +135,18 @@ def _render_new(patient, draft: Draft, row_form: RowForm):  # noqa: ANN001
         draft.unit_id = units[0].id  # preselected when there is only one
         draft.save(session)
     query = request.args.get("artikel", "").strip()[:60]
-    matches = services.find_articles(area, query) if area and query else []
+    matches = None
+    if area and query:
+        state = TableState.from_args(request.args, services.ARTICLE_COLUMNS, default_sort="name", prefix="a_")
+        matches = services.find_articles(area, query, state)
     chosen = db.session.get(Article, request.args.get("article_id", type=int) or 0) if area else None
     if chosen is not None and chosen.product_area_id != area.id:
         chosen = None
     if chosen is not None and request.method == "GET":
         row_form.article_id.data = str(chosen.id)
+        editing = next((row for row in draft.rows if row.article_id == chosen.id), None)
+        if editing is not None:
+            _fill(row_form, editing)
     articles = {a.id: a for a in db.session.query(Article).filter(Article.id.in_([r.article_id for r in draft.rows]))}
     lines = [_draft_line(row, articles[row.article_id], patient, area) for row in draft.rows if row.article_id in articles]
     crumbs = [("Patient", url_for("patients.search")),
@@ -117,6 +154,7 @@ def _render_new(patient, draft: Draft, row_form: RowForm):  # noqa: ANN001
     return render_template(
         "prescribing/new.html", patient=patient, draft=draft, areas=areas, area=area, units=units,
         query=query, matches=matches, chosen=chosen, row_form=row_form, lines=lines, breadcrumbs=crumbs,
+        preview=preview,
     )
 
 

@@ -25,8 +25,8 @@ COLUMNS = (
     Column("group", "Produktgrupp", Article.product_group),
     Column("subgroup", "Undergrupp", Article.subgroup),
     Column("eco", "Miljömärkning"),
-    Column("image", "Bild"),
 )
+IMAGE_COLUMN = Column("image", "Bild")
 
 
 @bp.get("/")
@@ -38,11 +38,15 @@ def search():
         criteria = services.parse_article_criteria(request.args)
     except ValidationFailed as exc:
         criteria, error = services.ArticleCriteria(), exc.errors[0]
+    # Seed 000: "Bocka i ruta Visa bild så visas bilder (om bilder finns inlagda)."
+    show_images = request.args.get("bild") == "1"
+    columns = (*COLUMNS, IMAGE_COLUMN) if show_images else COLUMNS
     if "sok" in request.args and error is None:
-        state = TableState.from_args(request.args, COLUMNS, default_sort="name")
-        page = paginate_query(services.article_query(criteria), COLUMNS, state, tie_breaker=Article.id)
+        state = TableState.from_args(request.args, columns, default_sort="name")
+        page = paginate_query(services.article_query(criteria), columns, state, tie_breaker=Article.id)
     return render_template(
         "products/search.html", criteria=criteria, page=page, error=error, facets=services.facet_values(),
+        show_images=show_images,
         areas=all_product_areas(), saved=searches_for(current_user, "products"),
         breadcrumbs=[("Produkt", url_for("products.search"))],
     ), 400 if error else 200

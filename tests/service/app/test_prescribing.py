@@ -261,3 +261,46 @@ def test_saving_without_a_chosen_unit_says_so(client, world):
     response = _post(client, path, action="save")
     assert response.status_code == 422
     assert "Välj förskrivande enhet." in response.get_data(as_text=True)
+
+
+def test_article_search_counts_every_match_and_pages_through_them(client, world):
+    for n in range(25):
+        factories.article(number=f"3110{n:02d}", name=f"Slip Extra {n:02d}")
+    login(client, "karin")
+    path = f"/forskrivning/ny/{world['patient'].id}"
+    _post(client, path, action="area", area="inkontinens")
+    first = client.get(f"{path}?artikel=slip").get_data(as_text=True)
+    assert 'Artiklar <span class="count">(25)</span>' in first and "Visar 1–10 av 25" in first
+    assert "Slip Extra 00" in first and "Slip Extra 10" not in first
+    last = client.get(f"{path}?artikel=slip&a_page=3").get_data(as_text=True)
+    assert "Visar 21–25 av 25" in last and "Slip Extra 24" in last and "Slip Extra 00" not in last
+
+
+def test_editing_a_draft_row_brings_back_its_quantities_withdrawals_and_recommendation(client, world):
+    login(client, "karin")
+    path = f"/forskrivning/ny/{world['patient'].id}"
+    _post(client, path, action="area", area="nutrition")
+    _post(client, path, action="add_row", article_id=str(world["drink"].id), mode="pieces", pieces_per_day="1,5",
+          withdrawals="6", period_days="60", recommendation="Ges till kvällen.")
+    edit = client.get(f"{path}?article_id={world['drink'].id}").get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*value="pieces"', edit)
+    assert 'value="1,5"' in edit and 'value="60"' in edit
+    assert re.search(r'<option selected value="6">|<option value="6" selected>', edit)
+    assert "Ges till kvällen.</textarea>" in edit
+
+
+def test_beräkna_antal_shows_the_quantities_before_the_row_is_added(client, world):
+    login(client, "karin")
+    path = f"/forskrivning/ny/{world['patient'].id}"
+    _post(client, path, action="area", area="nutrition")
+    shown = _post(client, f"{path}?article_id={world['drink'].id}", action="calculate",
+                  article_id=str(world["drink"].id), mode="pieces", pieces_per_day="1", withdrawals="4")
+    page = shown.get_data(as_text=True)
+    # 1 a day × 90 days = 90 pieces ≈ 3.75 packages of 24 → 4 packages, 96 pieces; nothing added yet.
+    assert shown.status_code == 200
+    assert "<dt>Förpackningar per uttag</dt><dd>4</dd>" in page and "<dt>St per uttag</dt><dd>96</dd>" in page
+    assert "<dt>Period per uttag</dt><dd>90 dagar</dd>" in page and 'value="1"' in page  # the form keeps its values
+    assert "Inga rader ännu." in page
+    refused = _post(client, path, action="calculate", article_id=str(world["drink"].id), mode="packages",
+                    packages_per_withdrawal="0", withdrawals="4")
+    assert refused.status_code == 422 and "Ange 1–9 999 förpackningar." in refused.get_data(as_text=True)

@@ -20,12 +20,15 @@ def catalogue(ctx):
     factories.user("kundtjanst", roles=(Role.CUSTOMER_SERVICE,))
 
 
-def test_search_by_name_part_or_number_shows_image_link_and_eco_label(client, catalogue):
+def test_search_by_name_part_or_number_shows_images_when_ticked_and_eco_label(client, catalogue):
     login(client, "kundtjanst")
     by_name = client.get("/produkt/?sok=1&text=slip").get_data(as_text=True)
     assert "Inkontinensskydd Slip Maxi" in by_name and "Inlägg Normal" not in by_name
-    assert "Visa bild" in by_name and "/static/articles/slip.svg" in by_name
+    assert "Visa bild" in by_name and "/static/articles/slip.svg" not in by_name  # the box, not yet ticked
     assert 'title="Miljömärkt: Svanen"' in by_name
+    # Seed 000: "Bocka i ruta Visa bild så visas bilder (om bilder finns inlagda)."
+    with_images = client.get("/produkt/?sok=1&text=slip&bild=1").get_data(as_text=True)
+    assert '<img src="/static/articles/slip.svg" alt="Bild på Inkontinensskydd Slip Maxi"' in with_images
     by_number = client.get("/produkt/?sok=1&text=3100").get_data(as_text=True)
     assert "Slip Maxi" in by_number and "Inlägg Normal" in by_number and "Stomipåse" not in by_number
 
