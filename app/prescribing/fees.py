@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from app.prescribing.errors import InvalidInput
 from app.prescribing.quantity import DAYS_PER_YEAR
+from core.formatting import money
 
 # Same value as core.models.patients.NUTRITION_FULL; repeated so the rule needs no database code.
 FULL_NUTRITION = "full_nutrition"
@@ -69,20 +70,20 @@ def nutrition_patient_fee(
         amounts = split_evenly(pays, invoices)
         if value > cap:
             text = (
-                f"Fullnutrition, högst {format_sek(MONTHLY_CAP)} per månad: "
-                f"{invoices} {_invoice_word(invoices)} × {format_sek(MONTHLY_CAP)} = {format_sek(pays)} "
-                f"(varuvärdet {format_sek(value)} överstiger maxbeloppet)."
+                f"Fullnutrition, högst {money(MONTHLY_CAP)} per månad: "
+                f"{invoices} {_invoice_word(invoices)} × {money(MONTHLY_CAP)} = {money(pays)} "
+                f"(varuvärdet {money(value)} överstiger maxbeloppet)."
             )
         else:
             text = (
-                f"Fullnutrition, högst {format_sek(MONTHLY_CAP)} per månad: varuvärdet {format_sek(pays)} "
-                f"understiger maxbeloppet {format_sek(cap)} och faktureras på "
+                f"Fullnutrition, högst {money(MONTHLY_CAP)} per månad: varuvärdet {money(pays)} "
+                f"understiger maxbeloppet {money(cap)} och faktureras på "
                 f"{invoices} {_invoice_word(invoices)}."
             )
         return FeeResult(pays, invoices, amounts[0], amounts, text)
 
     pays = _to_ore(value * PATIENT_SHARE)
-    text = f"Patienten betalar 50 % av produktkostnaden: 50 % av {format_sek(value)} = {format_sek(pays)}."
+    text = f"Patienten betalar 50 % av produktkostnaden: 50 % av {money(value)} = {money(pays)}."
     return FeeResult(pays, 1, pays, (pays,), text)
 
 
@@ -93,18 +94,6 @@ def split_evenly(total: Decimal, parts: int) -> tuple[Decimal, ...]:
     # Spreading the odd öre keeps every invoice within the monthly cap; putting the whole
     # remainder on the last invoice could push it a few öre over 1 500 kr.
     return tuple((Decimal(base + (1 if index < remainder else 0)) * ORE) for index in range(parts))
-
-
-def format_sek(amount: Decimal) -> str:
-    """Return an amount the Swedish way: "1 500,00 kr" (non-breaking space between thousands)."""
-    rounded = _to_ore(amount)
-    whole, _, ore = f"{abs(rounded):.2f}".partition(".")
-    groups = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    sign = "−" if rounded < 0 else ""
-    return f"{sign}{chr(0xA0).join(groups)},{ore}\u00a0kr"
 
 
 def _to_ore(amount: Decimal) -> Decimal:

@@ -6,6 +6,7 @@ from datetime import datetime
 from flask import Flask, current_app
 
 from core.auth.roles import Permission
+from core import formatting
 from core.clock import to_local
 from core.signals import flat_values
 from core.web.navigation import visible_tabs
@@ -29,6 +30,8 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.add_template_filter(format_datetime, "local")
+    for name in ("money", "number", "percent"):
+        app.add_template_filter(getattr(formatting, name), name)
 
     @app.context_processor
     def _shell():

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
+from core.formatting import money
 from app.prescribing.fees import (
-    FULL_NUTRITION, MONTHLY_CAP, FeeError, format_sek, invoices_for_period, nutrition_patient_fee, split_evenly,
+    FULL_NUTRITION, MONTHLY_CAP, FeeError, invoices_for_period, nutrition_patient_fee, split_evenly,
 )
 
 NBSP = "\u00a0"
@@ -150,4 +151,4 @@ def test_split_evenly_spreads_the_odd_öre(total: Decimal, parts: int, amounts: 
     ],
 )
 def test_amounts_are_written_the_swedish_way(amount: Decimal, text: str) -> None:
-    assert format_sek(amount) == text
+    assert money(amount) == text

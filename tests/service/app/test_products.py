@@ -1,6 +1,8 @@
 """The Produkt tab and GET /api/v1/articles: text, advanced search, images, eco-labels, saved searches."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from core.auth.roles import Role
@@ -69,3 +71,10 @@ def test_it_staff_have_no_product_tab(client, catalogue):
     factories.user("it", roles=(Role.IT_STAFF,))
     login(client, "it")
     assert client.get("/produkt/").status_code == 403
+
+
+def test_prices_are_written_the_swedish_way(client, catalogue):
+    factories.article(number="310099", name="Inkontinensskydd Dyr", unit_price=Decimal("2580.5"))
+    login(client, "kundtjanst")
+    html = client.get("/produkt/?sok=1&text=dyr").get_data(as_text=True)
+    assert "2\u00a0580,50\u00a0kr" in html and "2580.50" not in html
