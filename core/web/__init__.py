@@ -9,6 +9,7 @@ from core.auth.roles import Permission
 from core import formatting
 from core.clock import to_local
 from core.signals import flat_values
+from core.web.icons import icon
 from core.web.navigation import visible_tabs
 from core.web.signals import page_banners
 
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.add_template_filter(format_datetime, "local")
+    app.add_template_global(icon)
     for name in ("money", "number", "percent"):
         app.add_template_filter(getattr(formatting, name), name)
 
