@@ -287,3 +287,12 @@ def get_prescription(number: int) -> Prescription:
     if prescription is None:
         raise NotFound("Förskrivningen finns inte.")
     return prescription
+
+
+def get_row(row_id: int) -> PrescriptionRow:
+    """Return a prescription row with its article and prescription, or refuse with 404."""
+    row = db.session.get(PrescriptionRow, row_id, options=[joinedload(PrescriptionRow.article),
+                                                           joinedload(PrescriptionRow.prescription)])
+    if row is None:
+        raise NotFound("Förskrivningsraden finns inte.", field="row_id")
+    return row

@@ -11,6 +11,7 @@ from core.auth.roles import Permission
 from core.errors import DomainError, ValidationFailed
 from core.extensions import db
 from core.models import Article
+from core.web.confirm import ask_to_confirm, confirmed
 from core.web.tables import TableState
 from app.patients.services import get_patient
 from app.prescribing import printing, services
@@ -185,6 +186,12 @@ def show(number: int):
 @bp.post("/rad/<int:row_id>/makulera")
 @permission_required(Permission.PRESCRIBE)
 def cancel_row(row_id: int):
+    if not confirmed():
+        row = services.get_row(row_id)
+        return ask_to_confirm(f"Makulera raden för {row.article.name}?",
+                              f"Rad i förskrivning {row.prescription.number}. En makulerad rad kan inte återställas; "
+                              "förskriv på nytt om den behövs.", "Makulera",
+                              url_for("patients.overview", patient_id=row.patient_id))
     row = services.cancel_row(current_user, row_id)
     flash(f"Raden för {row.article.name} är makulerad.", "info")
     return redirect(url_for("patients.overview", patient_id=row.patient_id))

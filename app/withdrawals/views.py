@@ -11,6 +11,7 @@ from core.auth.guard import permission_required
 from core.auth.roles import Permission
 from core.errors import DomainError, ValidationFailed
 from app.savedsearches.services import searches_for
+from core.web.confirm import ask_to_confirm, confirmed
 from core.web.tables import Page, TableState
 from app.withdrawals import queries, services
 from app.withdrawals.forms import WithdrawalForm
@@ -91,6 +92,10 @@ def send(number: str):
 @bp.post("/<number>/avbryt")
 @permission_required(Permission.CREATE_WITHDRAWALS)
 def abort(number: str):
+    if not confirmed():
+        return ask_to_confirm(f"Avbryta uttag {number}?", "Ett avbrutet uttag kan inte skickas igen; uttaget "
+                              "återgår till förskrivningsraden.", "Avbryt uttaget",
+                              url_for("withdrawals.show", number=number))
     return _change(number, services.abort_withdrawal, "avbrutet")
 
 

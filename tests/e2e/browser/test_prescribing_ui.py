@@ -27,6 +27,8 @@ def test_cancelled_row_moves_to_closed_rows_as_makulerad(stack: Stack, new_page)
     expect(active.locator("td").nth(8)).to_have_text("Aktiv")
 
     active.get_by_role("button", name=f"Makulera rad {number}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Makulera raden för .+\?$"))
+    page.get_by_role("button", name="Ja, makulera").click()  # nothing is cancelled before this
     expect(page.locator(".flash")).to_contain_text("är makulerad")
     expect(page.locator("#aktiva-rader tbody tr", has_text=number)).to_have_count(0)
     expect(closed_row(page, number).locator("td").nth(8)).to_have_text("Makulerad")

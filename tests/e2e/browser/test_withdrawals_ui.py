@@ -45,6 +45,7 @@ def test_withdrawal_is_aborted_and_another_sent_from_my_page(stack: Stack, new_p
     page.get_by_role("link", name=f"Redigera uttag {aborted}").click()
     assert_accessible(page)
     page.get_by_role("button", name="Avbryt uttaget").click()
+    page.get_by_role("button", name="Ja, avbryt uttaget").click()  # asked first: it cannot be undone
     expect(page.locator(".flash")).to_have_text(f"Uttag {aborted} är avbrutet.")
     expect(history_status(page, aborted)).to_have_text("Avbruten")  # back on the overview it came from
     expect(withdrawals_left(page, prescription)).to_have_text("4 av 4")  # the row got its withdrawal back

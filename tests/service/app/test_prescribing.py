@@ -304,3 +304,21 @@ def test_beräkna_antal_shows_the_quantities_before_the_row_is_added(client, wor
     refused = _post(client, path, action="calculate", article_id=str(world["drink"].id), mode="packages",
                     packages_per_withdrawal="0", withdrawals="4")
     assert refused.status_code == 422 and "Ange 1–9 999 förpackningar." in refused.get_data(as_text=True)
+
+
+def test_makulera_asks_first_and_only_the_confirmation_cancels_the_row(client, world):
+    row = factories.prescription_row(world["patient"], world["pads"], world["karin"], unit=world["unit"])
+    login(client, "karin")
+    overview = f"/patient/{world['patient'].id}"
+    token = csrf_token_from(client.get(overview).get_data(as_text=True))
+    asked = client.post(f"/forskrivning/rad/{row.id}/makulera", data={"csrf_token": token})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Makulera raden för Inkontinensskydd Maxi?" in page
+    assert 'name="bekraftat" value="ja"' in page and f'href="{overview}"' in page  # "Nej, tillbaka"
+    db.session.refresh(row)
+    assert row.status == "active"
+    done = client.post(f"/forskrivning/rad/{row.id}/makulera",
+                       data={"csrf_token": csrf_token_from(page), "bekraftat": "ja"})
+    assert done.status_code == 302
+    db.session.refresh(row)
+    assert row.status == "cancelled"

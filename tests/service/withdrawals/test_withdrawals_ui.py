@@ -64,7 +64,10 @@ def test_the_pen_opens_the_withdrawal_where_it_can_be_sent_or_aborted(client, wo
     html = page_text(client, f"/uttag/{number}?tillbaka=/min-sida/")
     assert "Skicka" in html and "Avbryt uttaget" in html and 'value="/min-sida/"' in html
     assert "E-tjänst (API)" in html and "Maria Kundservice" in html
-    response = post_form(client, f"/uttag/{number}/avbryt", f"/uttag/{number}")
+    asked = post_form(client, f"/uttag/{number}/avbryt", f"/uttag/{number}")
+    assert asked.status_code == 200 and f"Avbryta uttag {number}?" in asked.get_data(as_text=True)
+    assert scalar(select(Withdrawal.status).where(Withdrawal.number == int(number[1:]))) != "aborted"  # only asked
+    response = post_form(client, f"/uttag/{number}/avbryt", f"/uttag/{number}", bekraftat="ja")
     assert response.status_code == 303
     assert f"Uttag {number} är avbrutet." in page_text(client, response.headers["Location"])
     assert scalar(select(PrescriptionRow.withdrawals_used).where(PrescriptionRow.id == world.row.id)) == 0
@@ -85,7 +88,7 @@ def test_a_refused_change_explains_itself(client, world):
     number = new_withdrawal(client, world)
     login(client, "maria")
     post_form(client, f"/uttag/{number}/skicka", f"/uttag/{number}")
-    response = post_form(client, f"/uttag/{number}/avbryt", f"/uttag/{number}")
+    response = post_form(client, f"/uttag/{number}/avbryt", f"/uttag/{number}", bekraftat="ja")
     assert "redan skickat till distributören" in page_text(client, response.headers["Location"])
 
 
