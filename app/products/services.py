@@ -61,13 +61,19 @@ def article_query(criteria: ArticleCriteria) -> Select:
     return query
 
 
-def facet_values() -> dict[str, list[str]]:
-    """Return the suppliers, product groups and subgroups to offer in the advanced search."""
-    def values(column) -> list[str]:  # noqa: ANN001
-        return list(db.session.scalars(select(column).distinct().order_by(column)))
+def facet_values() -> dict[str, list]:
+    """Return the suppliers, product groups and (group, subgroup) pairs to offer in the advanced search.
 
+    The subgroups follow the chosen product group: the page offers only the chosen group's, and
+    narrows the list as soon as a group is picked.
+    """
+    def values(column) -> list[str]:  # noqa: ANN001
+        return list(db.session.scalars(select(column).where(column.is_not(None)).distinct().order_by(column)))
+
+    pairs = db.session.execute(select(Article.product_group, Article.subgroup).where(Article.subgroup.is_not(None))
+                               .distinct().order_by(Article.subgroup)).all()
     return {"supplier": values(Article.supplier), "product_group": values(Article.product_group),
-            "subgroup": values(Article.subgroup)}
+            "subgroups_of": [(group, sub) for group, sub in pairs]}
 
 
 def get_article(article_id: int) -> Article | None:

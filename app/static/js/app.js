@@ -23,3 +23,14 @@ document.addEventListener("input", (event) => {
     if (slot && fresh) slot.innerHTML = fresh.innerHTML;
   }, 350);
 });
+
+// A choice that narrows another list (product group → subgroups); without JavaScript the server narrows it.
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("select[data-narrows]");
+  if (!select) return;
+  const narrowed = document.querySelector(select.dataset.narrows);
+  for (const option of narrowed.querySelectorAll("option[data-group]")) {
+    option.hidden = Boolean(select.value) && option.dataset.group !== select.value;
+    if (option.hidden && option.selected) narrowed.value = "";
+  }
+});

@@ -78,3 +78,12 @@ def test_prices_are_written_the_swedish_way(client, catalogue):
     login(client, "kundtjanst")
     html = client.get("/produkt/?sok=1&text=dyr").get_data(as_text=True)
     assert "2\u00a0580,50\u00a0kr" in html and "2580.50" not in html
+
+
+def test_subgroup_choices_follow_the_chosen_product_group(client, catalogue):
+    login(client, "kundtjanst")
+    html = client.get("/produkt/?product_group=Stomi").get_data(as_text=True)
+    offered = html[html.index('id="subgroup"'):html.index("</select>", html.index('id="subgroup"'))]
+    assert '<option data-group="Stomi">Påse</option>' in offered and "Inlägg" not in offered
+    everything = client.get("/produkt/").get_data(as_text=True)
+    assert '<option data-group="Skydd">Inlägg</option>' in everything  # no group chosen: all of them
