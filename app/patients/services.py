@@ -192,3 +192,8 @@ def update_patient_details(patient_id: int, actor: User, details: PatientDetails
     return patient
 
 
+
+
+def article_by_number(number: str) -> Article | None:
+    """Return the article with that number, active or not."""
+    return db.session.scalar(select(Article).where(Article.number == number))

@@ -55,6 +55,13 @@ def search():
             return render_template("patients/search.html", form=form, page=None, breadcrumbs=_crumbs()), 400
         if criteria.kind is SearchKind.FULL:
             return _open_by_personnummer(form, criteria.text)
+        if criteria.kind is SearchKind.ARTICLE:
+            # Seed 000: the article's name is shown (benämning visas); an unknown number is said to be one.
+            article = services.article_by_number(criteria.article_number)
+            if article is None:
+                form.article.errors = [f"Artikel {criteria.article_number} finns inte."]
+                return render_template("patients/search.html", form=form, page=None, breadcrumbs=_crumbs()), 404
+            form.article.description = f"{article.number} {article.name}"
         state = TableState.from_args(request.args, SEARCH_COLUMNS, default_sort="personnummer")
         query = services.patient_search_query(criteria, current_user)
         page = paginate_query(query, SEARCH_COLUMNS, state, tie_breaker=Patient.id)

@@ -82,6 +82,15 @@ def test_advanced_search_by_article_with_active_inactive_or_both(client, ctx):
     assert "Aktivsson" in both and "Makuleradsson" in both
 
 
+def test_search_by_article_names_the_article_or_says_it_does_not_exist(client, ctx):
+    _prescriber(client)
+    factories.article(number="700001", name="Inkontinensskydd Natt")
+    found = client.get("/patient/?sok=1&article=700001").get_data(as_text=True)
+    assert "Benämning: <strong>700001 Inkontinensskydd Natt</strong>" in found  # seed 000: benämning visas
+    missing = client.get("/patient/?sok=1&article=999999")
+    assert missing.status_code == 404 and "Artikel 999999 finns inte." in missing.get_data(as_text=True)
+
+
 def test_malformed_personnummer_gets_a_message_naming_the_field(client):
     _prescriber(client)
     response = client.get("/patient/?sok=1&q=19121212-1212")
