@@ -69,6 +69,7 @@ def _render_show(application: AccessApplication, approve_form: ApproveForm | Non
         application.kind_enum, application.change_enum, application.role)]
     return render_template(
         "access/admin_show.html", application=application, account=decisions.account_for(application),
+        same_person=decisions.same_person(application),
         approve_form=approve_form, return_form=return_form,
         reject_form=reject_form or RejectForm(formdata=None), labels=FIELD_LABELS, today=local_today(),
         breadcrumbs=_crumbs(("Ansökningar om behörighet", url_for("access_admin.index")),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 
 from app.access import mails, tokens
 from app.access.models import AccessApplication
@@ -35,6 +35,21 @@ def account_for(application: AccessApplication) -> User | None:
     if not application.username:
         return None
     return db.session.scalar(select(User).where(User.username == application.username.lower()))
+
+
+def same_person(application: AccessApplication) -> list[AccessApplication]:
+    """Return the other applications of the same kind for the same person (HSA-id, e-mail or name), newest first.
+
+    A second application for someone is flagged, so it is not approved twice by mistake.
+    """
+    same = [AccessApplication.name == application.name]
+    if application.hsa_id:
+        same.append(AccessApplication.hsa_id == application.hsa_id)
+    if application.email:
+        same.append(func.lower(AccessApplication.email) == application.email.lower())
+    return list(db.session.scalars(select(AccessApplication).where(
+        AccessApplication.id != application.id, AccessApplication.kind == application.kind, or_(*same))
+        .order_by(AccessApplication.id.desc())))
 
 
 def suggested_username(application: AccessApplication) -> str:

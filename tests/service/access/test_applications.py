@@ -305,3 +305,14 @@ def test_the_admin_list_filters_by_status(client, world):
     rejected = client.get("/admin/behorighet/?status=rejected").get_data(as_text=True)
     assert "Eva Nyström" in rejected and "Per Persson" not in rejected
     assert "Ansökningar om behörighet" in client.get("/admin/").get_data(as_text=True)
+
+
+def test_a_second_application_for_the_same_person_is_flagged_to_the_admin(client, world):
+    apply(client)
+    apply(client, email=NEW_PRESCRIBER["email"].upper())  # the same person, the address written otherwise
+    apply(client, name="Någon Annan", email="annan@region.example", hsa_id="SE2321000016-9999")
+    first, second, other = applications()
+    login(client, "boss")
+    flagged = client.get(f"/admin/behorighet/{second.id}").get_data(as_text=True)
+    assert "Samma person har 1 annan ansökan:" in flagged and first.reference in flagged
+    assert "Samma person har" not in client.get(f"/admin/behorighet/{other.id}").get_data(as_text=True)
