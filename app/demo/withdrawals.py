@@ -24,6 +24,8 @@ from app.prescribing.quantity import prescription_expires_on
 from core.store import begin_write
 from app.withdrawals.models import Withdrawal
 from app.withdrawals.rules import Channel, WithdrawalStatus
+from app.prescribing.outbox import prescription_registration
+from sync.registration import register
 
 PERIOD_DAYS, WITHDRAWALS = 90, 4
 CHANNELS = (Channel.CUSTOMER_SERVICE.value, Channel.CUSTOMER_SERVICE.value, Channel.E_SERVICE.value,
@@ -138,5 +140,8 @@ def seed_demo_withdrawals(patients: int = 300, seed: int = DEFAULT_SEED, today: 
             db.session.add_all(Withdrawal(**w) for w in history.withdrawals)
             rows_made += 1
             withdrawals_made += len(history.withdrawals)
+        # The main server learns of the demo prescriptions as of any other (the outbox), so a withdrawal
+        # sent from a demo row finds its row there and an ordinary demo day has no conflict.
+        register(prescription_registration(prescription, now), now=now)
     db.session.commit()
     return rows_made, withdrawals_made
