@@ -14,6 +14,7 @@ from core.clock import local_today
 from core.errors import DomainError, ValidationFailed
 from core.models import PrescribingUnit, User
 from core.web.tables import Column, TableState, paginate_query
+from core.web.confirm import ask_to_confirm, confirmed
 
 bp = Blueprint("access_admin", __name__, url_prefix="/admin/behorighet")
 
@@ -121,6 +122,14 @@ def return_to_manager(application_id: int):
 @permission_required(Permission.MANAGE_USERS)
 def reject(application_id: int):
     form = RejectForm()
+    application = decisions.get_application(application_id)
+    # A rejection is mailed at once and cannot be undone: ask first (a decided one is refused as before).
+    if (application.status == Status.SUBMITTED.value and form.validate_on_submit() and (form.reason.data or "").strip()
+            and not confirmed()):
+        return ask_to_confirm(f"Avslå ärende {application.reference}?",
+                              f"Motiveringen mejlas till chefen och den sökande: ”{form.reason.data}”. Ett avslag kan "
+                              "inte ångras; en ny ansökan behövs.", "Avslå",
+                              url_for("access_admin.show", application_id=application_id))
     return _decision(application_id, form, lambda: decisions.reject(current_user, application_id, form.reason.data),
                      "Ärende {ref} är avslaget.", "reject_form")
 

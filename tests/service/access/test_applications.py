@@ -216,7 +216,11 @@ def test_a_rejection_is_mailed_with_its_reason_to_manager_and_applicant(client, 
     application_id = applications()[0].id
     login(client, "boss")
     assert decide(client, application_id, "avsla").status_code == 422
-    assert decide(client, application_id, "avsla", reason="Saknar förskrivningsrätt.").status_code == 302
+    asked = decide(client, application_id, "avsla", reason="Saknar förskrivningsrätt.")
+    assert asked.status_code == 200 and "Avslå ärende" in asked.get_data(as_text=True)
+    assert applications()[0].status == "submitted" and not smtp.to("eva.nystrom@region.example")  # only asked
+    assert decide(client, application_id, "avsla", reason="Saknar förskrivningsrätt.",
+                  bekraftat="ja").status_code == 302
     assert applications()[0].status == "rejected"
     for address in ("bertil.chef@region.example", "eva.nystrom@region.example"):
         mail = smtp.to(address)[-1]
@@ -299,7 +303,7 @@ def test_the_admin_list_filters_by_status(client, world):
     apply(client)
     apply(client, name="Per Persson", email="per@region.example")
     login(client, "boss")
-    decide(client, applications()[0].id, "avsla", reason="Dubblett.")
+    decide(client, applications()[0].id, "avsla", reason="Dubblett.", bekraftat="ja")
     submitted = client.get("/admin/behorighet/").get_data(as_text=True)
     assert "Per Persson" in submitted and "Eva Nyström" not in submitted
     rejected = client.get("/admin/behorighet/?status=rejected").get_data(as_text=True)
