@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from core.extensions import db
@@ -93,12 +93,19 @@ def _view(row: Incident) -> IncidentView:
 
 # --- Which incident are we in ---------------------------------------------------------------
 
-@lru_cache(maxsize=2)
-def _current_incident_query(any_track: bool):  # noqa: ANN202 - built once; SQLAlchemy's cache does the rest
-    """The incident whose reserve routine applies, else the newest open outage (or any open track)."""
+def _we_are_in(query: Select, *, any_track: bool) -> Select:
+    """Narrow a query of incidents to the one we are in: the reserve routine's, else the newest open outage.
+
+    The one form of "which incident are we in"; `any_track` also counts other open tracks.
+    """
     opened = Incident.open_track.is_not(None) if any_track else Incident.open_track == TRACK_OUTAGE
-    return (select(Incident.id).where(or_(Incident.reserve_slot.is_not(None), opened))
+    return (query.where(or_(Incident.reserve_slot.is_not(None), opened))
             .order_by(Incident.reserve_slot.is_(None), Incident.id.desc()).limit(1))
+
+
+@lru_cache(maxsize=2)
+def _current_incident_query(any_track: bool) -> Select:  # built once; SQLAlchemy's cache does the rest
+    return _we_are_in(select(Incident.id), any_track=any_track)
 
 
 def current_incident_id(*, any_track: bool = False, session: Session | None = None) -> int | None:
@@ -167,14 +174,11 @@ def current_reserve_state() -> ReserveState | None:
 
     One small indexed query; cheap enough for every page's banner.
     """
-    row = db.session.execute(
+    row = db.session.execute(_we_are_in(
         select(Incident.id, Incident.scenario, Incident.reserve_slot, Incident.started_at,
                Incident.reserve_activated_at, Incident.reserve_activated_by, Incident.reserve_due_at,
-               Incident.prognosis_text, Incident.prognosis_until, Incident.recovered_at, Incident.open_track)
-        .where(or_(Incident.reserve_slot == ACTIVE, Incident.open_track == TRACK_OUTAGE))
-        .order_by(Incident.reserve_slot.is_(None), Incident.id.desc())
-        .limit(1)
-    ).first()
+               Incident.prognosis_text, Incident.prognosis_until, Incident.recovered_at, Incident.open_track),
+        any_track=False)).first()
     if row is None:
         return None
     active = row.reserve_slot is not None
