@@ -11,20 +11,21 @@ import os
 import sys
 
 from app.demo.reference import DEMO_USERS
+from core.auth.roles import Role
 
 HSA_ID_CLAIM = "employeeHsaId"
 DEFAULT_PORT = 9400
 CLIENT_ID = "forskrivningsportalen-demo"  # the mock accepts any client id and secret
 CLIENT_SECRET = "demo-secret"
 # A valid card whose holder has no account here: the "no account" page links to the access application.
-NO_ACCOUNT = ("SE2321000255-N0K0", "Nils Okänd", "inget konto")
+NO_ACCOUNT = ("SE2321000255-N0K0", "Nils Okänd", "Inget konto")
 
 
 def demo_people() -> list[dict[str, str]]:
     """Return the provider's predefined users: the demo users and one without an account."""
-    people = [(user.hsa_id, user.name, user.role) for user in DEMO_USERS] + [NO_ACCOUNT]
+    people = [(user.hsa_id, user.name, Role(user.role).label) for user in DEMO_USERS] + [NO_ACCOUNT]
     # The picker shows `sub` on the button, so it says who the person is; the product reads the HSA-id claim.
-    return [{"sub": f"{name} ({role}) {hsa_id}", HSA_ID_CLAIM: hsa_id, "name": name}
+    return [{"sub": f"{name}, {role} ({hsa_id})", HSA_ID_CLAIM: hsa_id, "name": name}
             for hsa_id, name, role in people]
 
 
