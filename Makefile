@@ -8,6 +8,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 DEMO_PATIENTS ?= 2000
 MAIN_SERVER_PORT ?= 5001
 MAIN_SERVER_DB ?= instance/reference_main_server.sqlite3
+IDP_PORT ?= 9400
 # Real time until `make clock-advance BY=4h` (or `flask clock advance 4h`) writes it; see app/clock.py.
 CLOCK_FILE ?= $(CURDIR)/instance/clock.json
 export FLASK_APP := app
@@ -32,19 +33,19 @@ $(CHROMIUM):
 migrate: install
 	$(BIN)/flask db upgrade
 
-# The web app under gunicorn, the status monitor (which also runs the sync sender) and the reference
-# main server, each its own process; Ctrl-C stops all three.
+# The Procfile's processes under honcho: the web app (gunicorn), the status monitor (which also runs the
+# sync sender), the reference main server and the demo SITHS provider; Ctrl-C stops all four.
 run: migrate
 	$(BIN)/flask seed-demo --if-empty --patients $(DEMO_PATIENTS)
 	$(BIN)/flask seed-demo-stock
 	mkdir -p instance
-	export REFERENCE_TARGET_URL=http://$(HOST):$(PORT)/health STATUS_PUBLIC_BASE_URL=http://$(HOST):$(PORT) \
-	       APP_BASE_URL=http://$(HOST):$(PORT) \
-	       MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT) APP_CLOCK_FILE=$(CLOCK_FILE); \
-	$(BIN)/python -m sync.reference_server --host 127.0.0.1 --port $(MAIN_SERVER_PORT) --db $(MAIN_SERVER_DB) & main=$$!; \
-	$(BIN)/flask monitor & monitor=$$!; \
-	trap 'kill $$monitor $$main 2>/dev/null; wait $$monitor $$main' EXIT INT TERM; \
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py 'app.wsgi:app'
+	PATH=$(CURDIR)/$(BIN):$$PATH HOST=$(HOST) WEB_PORT=$(PORT) \
+	REFERENCE_TARGET_URL=http://$(HOST):$(PORT)/health STATUS_PUBLIC_BASE_URL=http://$(HOST):$(PORT) \
+	APP_BASE_URL=http://$(HOST):$(PORT) APP_CLOCK_FILE=$(CLOCK_FILE) \
+	MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT) MAIN_SERVER_PORT=$(MAIN_SERVER_PORT) MAIN_SERVER_DB=$(MAIN_SERVER_DB) \
+	IDP_PORT=$(IDP_PORT) OIDC_ISSUER=http://127.0.0.1:$(IDP_PORT) \
+	OIDC_CLIENT_ID=forskrivningsportalen-demo OIDC_CLIENT_SECRET=demo-secret \
+	$(BIN)/honcho start -f Procfile
 
 # The outage day on SQLite in instance/demo-outage/ with an accelerated clock; exit 0 when nothing is missing.
 demo-outage: migrate

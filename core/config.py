@@ -63,6 +63,15 @@ class Config:
     LOGIN_MAX_FAILURES = 5
     LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
     API_TOKEN_LIFETIME = timedelta(hours=12)
+    # Off: no password form, and API tokens by password only for service accounts (users.service_account).
+    PASSWORD_LOGIN_ENABLED = True
+    # SITHS through the region's OpenID Connect provider (core/auth/oidc.py); no issuer: no SITHS button.
+    OIDC_ISSUER: str | None = None
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: str | None = None
+    OIDC_SCOPES = "openid"  # Inera's IdP: "openid personal_identity_number commission"
+    OIDC_HSA_ID_CLAIM = "employeeHsaId"  # the claim that names the local user (users.hsa_id)
+    OIDC_TIMEOUT = 10.0
 
     CUSTOMER_SERVICE_PHONE = "010-473 80 80"
     CUSTOMER_SERVICE_HOURS = "Måndag–fredag 08.00–16.30"

@@ -1,4 +1,5 @@
-"""The whole product as real processes in a folder of its own: web app, monitor, reference main server.
+"""The whole product as real processes in a folder of its own: web app, monitor, reference main server
+and, with `siths=True`, the demo SITHS provider (app/demo/idp.py).
 
 `make demo-outage` and the browser tests both use it. Every process shares one simulated clock
 (core.clock, `APP_CLOCK_FILE`), so the outage day's four hours can pass in seconds; the
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import requests
 
+from app.demo import idp
 from core.clock import CLOCK_FILE_VARIABLE, advance_simulated_clock, set_simulated_clock, simulated_now, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +68,8 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     web_port: int = field(default_factory=free_port)
     main_port: int = field(default_factory=free_port)
+    siths: bool = False  # also run the demo SITHS provider, and point the web app's SITHS login at it
+    idp_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -75,6 +79,10 @@ class Stack:
     @property
     def main_url(self) -> str:
         return f"http://127.0.0.1:{self.main_port}"
+
+    @property
+    def idp_url(self) -> str:
+        return f"http://127.0.0.1:{self.idp_port}"
 
     @property
     def clock_file(self) -> Path:
@@ -98,6 +106,8 @@ class Stack:
             "APP_BASE_URL": self.web_url,
             "HOST": "127.0.0.1", "PORT": str(self.web_port), "PYTHONUNBUFFERED": "1",
         })
+        if self.siths:
+            env.update(idp.environment(self.idp_port))
         env.update(self.extra_env)
         return env
 
@@ -140,9 +150,14 @@ class Stack:
         """Set up, then start the main server, the web app and the monitor; return when all answer."""
         self.set_up()
         self.start_main_server()
+        if self.siths:
+            self._spawn("idp", idp.command(self.idp_port))
         self._spawn("web", [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "app.wsgi:app"])
         self._spawn("monitor", [str(BIN / "flask"), "monitor"])
         wait_until(lambda: requests.get(f"{self.web_url}/health", timeout=2).ok, 60, "the web app")
+        if self.siths:
+            wait_until(lambda: requests.get(f"{self.idp_url}/.well-known/openid-configuration", timeout=2).ok, 60,
+                       "the demo SITHS provider")
         return self
 
     def start_main_server(self) -> None:

@@ -8,7 +8,7 @@ from core.api.blueprints import api_blueprint
 from core.api.docs import build_spec, documented
 from core.api.schemas import MeResponse, TokenRequest, TokenResponse
 from core.api.validation import parse_json
-from core.auth import services
+from core.auth import oidc, services
 from core.auth.guard import public
 from core.errors import json_error
 
@@ -17,17 +17,22 @@ bp = api_blueprint("api", __name__)
 
 @bp.post("/tokens")
 @public
-@documented("Exchange username and password for a bearer token", request=TokenRequest,
-            response=TokenResponse, status=201, tags=("auth",), errors=(400, 401, 413, 422, 429),
+@documented("Exchange username and password (or a SITHS browser session) for a bearer token", request=TokenRequest,
+            response=TokenResponse, status=201, tags=("auth",), errors=(400, 401, 403, 413, 422, 429),
             authenticated=False)
 def create_token():
-    body = parse_json(TokenRequest)
-    try:
-        user = services.authenticate(body.username, body.password, request.remote_addr or "-")
-    except services.LoginThrottled:
-        return json_error(429, "too many failed logins; try again later", field="username")
-    except services.LoginRefused:
-        return json_error(401, "wrong username or password", field="password")
+    user = oidc.siths_session_user()
+    if user is None:
+        body = parse_json(TokenRequest)
+        try:
+            user = services.authenticate(body.username, body.password, request.remote_addr or "-")
+        except services.LoginThrottled:
+            return json_error(429, "too many failed logins; try again later", field="username")
+        except services.LoginRefused:
+            return json_error(401, "wrong username or password", field="password")
+        if not services.may_get_token_by_password(user):
+            return json_error(403, "password login is turned off; only service accounts get tokens by password",
+                              field="username")
     token, expires_at = services.issue_api_token(user)
     return jsonify(TokenResponse(token=token, expires_at=expires_at).model_dump(mode="json")), 201
 

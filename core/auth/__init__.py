@@ -8,6 +8,7 @@ from core.extensions import db, login_manager
 
 
 def init_app(app: Flask) -> None:
+    from core.auth import oidc, oidc_views
     from core.auth.services import user_for_token
     from core.auth.views import bp
     from core.models import User
@@ -36,4 +37,6 @@ def init_app(app: Flask) -> None:
         return user_for_token(auth.token)
 
     app.register_blueprint(bp)
+    oidc.init_app(app)
+    app.register_blueprint(oidc_views.bp)
     guard.init_app(app)

@@ -1,4 +1,4 @@
-"""Authentication use cases: password login with rate limiting, and API tokens."""
+"""Authentication use cases: password login with rate limiting, starting a session, and API tokens."""
 from __future__ import annotations
 
 import hashlib
@@ -6,9 +6,11 @@ import secrets
 from datetime import datetime
 
 from flask import current_app
+from flask_login import login_user
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
+from core.auth.login_audit import LoginEvent
 from core.auth.passwords import verify_password
 from core.clock import utcnow
 from core.extensions import db
@@ -54,6 +56,19 @@ def authenticate(username: str, password: str, ip: str) -> User:
     user.last_login_at = now
     db.session.commit()
     return user
+
+
+def start_session(user: User, method: str) -> None:
+    """Log the user in (password or SITHS alike) and keep who, when and how in the store."""
+    begin_write()
+    db.session.add(LoginEvent(user_id=user.id, at=utcnow(), method=method))
+    db.session.commit()
+    login_user(user)
+
+
+def may_get_token_by_password(user: User) -> bool:
+    """Return whether a password may buy this user an API token (always, unless password login is off)."""
+    return current_app.config["PASSWORD_LOGIN_ENABLED"] or user.service_account
 
 
 def _token_digest(token: str) -> str:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_required, logout_user
 
-from core.auth import services
+from core.auth import oidc, services
 from core.auth.forms import LoginForm
 from core.auth.guard import public
+from core.auth.login_audit import PASSWORD
 
 bp = Blueprint("auth", __name__)
 
@@ -25,6 +26,8 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
+    if request.method == "POST" and not current_app.config["PASSWORD_LOGIN_ENABLED"]:
+        abort(403)
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -37,7 +40,7 @@ def login():
             form.form_errors.append("Fel användarnamn eller lösenord.")
             status = 401
         else:
-            login_user(user)
+            services.start_session(user, PASSWORD)
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
@@ -47,6 +50,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    id_token = oidc.forget_id_token()
     logout_user()
     flash("Du är utloggad.", "info")
-    return redirect(url_for("auth.login"))
+    return oidc.end_provider_session(id_token) or redirect(url_for("auth.login"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, String, Table
+from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.auth.roles import Permission, Role, roles_allow
@@ -44,6 +44,8 @@ class User(UserMixin, db.Model):
     workplace: Mapped[str | None] = mapped_column(String(150))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # A machine account (an integration): may get API tokens by password when PASSWORD_LOGIN_ENABLED is off.
+    service_account: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = created_at_column()
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -12,6 +12,8 @@ from tests.conftest import api_token, login
 # its subscription, the access application and password reset here, deliberately.
 PUBLIC_ENDPOINTS = {
     "auth.login",
+    "siths.start",  # SITHS login: off to the provider and back
+    "siths.callback",
     "api.create_token",
     "health.health",
     "static",
