@@ -20,6 +20,7 @@ from core.extensions import db
 from core.models import Patient
 from core.web.tables import Page
 from sync import cards, conflicts, correction, outbox, progress, queries, reconciliation, review
+from sync import reconciliation_export as export
 from sync.client import HttpMainServer, TransportError
 from sync.forms import ApproveForm, BulkApproveForm, NoteForm, ResolveForm, correction_form, correction_values
 from sync.models import OutboxItem, SyncAttempt, SyncRun
@@ -341,7 +342,9 @@ def _report(incident_id: int) -> reconciliation.Report:
 @permission_required(Permission.READ_SYNC_REPORTS)
 def reconciliation_report(incident_id: int):
     report = _report(incident_id)
-    return render_template("sync/reconciliation.html", report=report, summary=reconciliation.summary(report),
+    return render_template("sync/reconciliation.html", report=report, summary=export.summary(report),
+                           groups=export.groups(report), totals_text=export.totals_text,
+                           may_trace=current_user.can(Permission.REVIEW_SYNC),
                            breadcrumbs=[("Efterregistrering", url_for("sync.index")),
                                         ("Avstämning", url_for("sync.reconciliation_index")),
                                         (f"Händelse {incident_id}", None)])
@@ -350,7 +353,7 @@ def reconciliation_report(incident_id: int):
 @bp.get("/avstamning/<int:incident_id>.csv")
 @permission_required(Permission.READ_SYNC_REPORTS)
 def reconciliation_csv(incident_id: int):
-    body = reconciliation.to_csv(_report(incident_id)).encode("utf-8-sig")  # BOM: Excel reads å ä ö right
+    body = export.to_csv(_report(incident_id)).encode("utf-8-sig")  # BOM: Excel reads å ä ö right
     response = current_app.response_class(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="avstamning-{incident_id}.csv"'
     return response
@@ -359,6 +362,6 @@ def reconciliation_csv(incident_id: int):
 @bp.get("/avstamning/<int:incident_id>.pdf")
 @permission_required(Permission.READ_SYNC_REPORTS)
 def reconciliation_pdf(incident_id: int):
-    response = current_app.response_class(reconciliation.to_pdf(_report(incident_id)), mimetype="application/pdf")
+    response = current_app.response_class(export.to_pdf(_report(incident_id)), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="avstamning-{incident_id}.pdf"'
     return response

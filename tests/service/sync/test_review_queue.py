@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from core.models import AccessLogEntry
-from core.store import begin_write
 from sync import outbox
 from sync.models import OutboxItem
 from sync.rules import CANCELLED, PENDING, REVIEW
@@ -14,6 +13,7 @@ from tests import factories
 from tests.conftest import csrf_token_from, login
 from tests.client import FreshClient
 from tests.service.sync.conftest import free_port
+from tests.service.sync.reserve_items import captured
 
 
 @pytest.fixture
@@ -25,27 +25,6 @@ def client(app):
 def _nobody_at_the_main_server(app, monkeypatch):
     monkeypatch.setitem(app.config, "MAIN_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setitem(app.config, "SYNC_CONNECT_TIMEOUT", 0.3)
-
-
-def captured(world: dict, number: str, kind: str = "prescription", channel: str = "phone", unit=None,  # noqa: ANN001
-             article=None, packages: int = 2) -> OutboxItem:  # noqa: ANN001
-    """Enqueue an item shaped as the reserve routine captures it, waiting for review."""
-    unit, article = unit or world["unit"], article or world["pads"]
-    who = {"username": "karin", "hsa_id": "SE2321000016-K1"}
-    payload = {"form_number": number, "channel": channel, "captured_by": "kim", "note": "Ringde 09.12",
-               "responsible_prescriber": who, "possible_duplicate_of": None,
-               "unit": {"customer_number": unit.customer_number}}
-    if kind == "prescription":
-        payload |= {"patient": {"personnummer": world["patient"].personnummer}, "prescriber": who,
-                    "product_area": "inkontinens", "prescribed_on": "2026-11-02",
-                    "rows": [{"ref": number, "article": article.number, "packages_per_withdrawal": packages,
-                              "withdrawals": 1}]}
-    else:
-        payload["lines"] = [{"article": article.number, "quantity": packages}]
-    begin_write()
-    item = outbox.enqueue(kind, payload, requires_review=True, channel=channel, created_by_id=world["kim"].id)
-    db.session.commit()
-    return item
 
 
 def access_rows(world: dict, user: str) -> int:

@@ -148,9 +148,9 @@ def test_the_reconciliation_report_in_html_csv_and_pdf(client, world):
     response = client.get(f"/efterregistrering/avstamning/{incident_id}.csv")
     assert response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig")), delimiter=";"))
-    header = rows.index(next(r for r in rows if r and r[0] == "nyckel"))
+    header = rows.index(next(r for r in rows if r and r[0] == "Reservnummer"))
     lines = rows[header + 1:]
-    assert len(lines) == 4 and {r[7] for r in lines} == {"Registrerad", "Ej klar"}
+    assert len(lines) == 4 and {r[8] for r in lines} == {"Registrerad", "Ej klar"}
     assert world["patient"].personnummer not in response.get_data().decode("utf-8-sig")
     pdf = client.get(f"/efterregistrering/avstamning/{incident_id}.pdf")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_data())).pages)
