@@ -91,8 +91,8 @@ def payload_articles(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     found = []
     for row in data.get("rows") or ():
         if isinstance(row, dict) and row.get("article"):
-            found.append((str(row["article"]), f"{row.get('packages_per_withdrawal', '?')} förp. × "
-                                               f"{row.get('withdrawals', 1)} uttag"))
+            quantity = f"{row.get('packages_per_withdrawal', '?')} förp. × {row.get('withdrawals', 1)} uttag"
+            found.append((str(row["article"]), quantity))
     for line in data.get("lines") or ():
         if isinstance(line, dict) and line.get("article"):
             found.append((str(line["article"]), f"{line.get('quantity', '?')} st"))

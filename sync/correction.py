@@ -18,7 +18,15 @@ from core.auth.roles import Permission
 from core.clock import utcnow
 from core.errors import FieldError, ValidationFailed
 from core.extensions import db
-from core.models import Article, Patient, PrescribingUnit, UnitPayer, User, Warehouse, user_units
+from core.models import (
+    Article,
+    Patient,
+    PrescribingUnit,
+    UnitPayer,
+    User,
+    Warehouse,
+    user_units,
+)
 from core.privacy.personnummer import InvalidPersonnummer, validate_personnummer
 from core.store import begin_write
 from sync import outbox, review

@@ -127,14 +127,26 @@ def _pdf_cells(line: Line) -> tuple[str, ...]:
 
 def to_pdf(report: Report) -> bytes:
     """Return the report as an A4 landscape PDF: the balance, then each kind and unit with its lines and totals."""
+    from xml.sax.saxutils import escape
+
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-    from xml.sax.saxutils import escape
+    from reportlab.platypus import (
+        KeepTogether,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
 
-    from core.pdf import FONT, FONT_BOLD, register_fonts  # the project's fonts with å ä ö
+    from core.pdf import (  # the project's fonts with å ä ö
+        FONT,
+        FONT_BOLD,
+        register_fonts,
+    )
 
     register_fonts()
     buffer = io.BytesIO()

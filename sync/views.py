@@ -1,7 +1,8 @@
 """Back-registration pages (efterregistrering) for Hjälpmedelsservice: review, conflicts, errors, reconciliation.
 
-Thin: parse, call one service, map domain errors to messages. Lists hold no personal data;
-an item's page shows its payload (which may name a patient) and is logged as a read.
+Thin: parse, call one service, map domain errors to messages. The review queue and an item's
+page show the patient only to roles that may read patient data (never IT staff), and every
+such display is logged through `log_patient_display`. Other lists hold no personal data.
 """
 from __future__ import annotations
 
@@ -130,7 +131,8 @@ def approve_selected():
         return redirect(url_for("sync.review_queue", **_back_filters()))
     approved, refused = review.approve_many(current_user, keys, form.note.data)
     if approved:
-        flash(f"{_count(len(approved))} godkända och skickas till huvudservern.", "info")
+        flash(f"{_count(len(approved))} {'godkänd' if len(approved) == 1 else 'godkända'} och skickas till "
+              "huvudservern.", "info")
     for _key, reason in refused:
         flash(f"En post godkändes inte: {reason}", "error")
     return redirect(url_for("sync.review_queue", **_back_filters()))

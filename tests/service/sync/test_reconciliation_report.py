@@ -19,8 +19,8 @@ from status.settings import current_settings
 from sync import reconciliation, reconciliation_export
 from sync.models import OutboxItem
 from tests import factories
-from tests.conftest import login
 from tests.client import FreshClient
+from tests.conftest import login
 from tests.service.sync.reserve_items import captured
 
 
@@ -51,7 +51,7 @@ def outage(world) -> tuple[int, list[OutboxItem]]:
 
 
 def test_lines_carry_reserve_numbers_and_are_grouped_by_kind_and_unit_with_totals(outage):
-    incident_id, made = outage
+    incident_id, _ = outage
     report = reconciliation.build(incident_id)
     groups = reconciliation_export.groups(report)
     assert [(g.kind_label, g.unit_label.split(" (")[0], len(g.lines)) for g in groups] == [

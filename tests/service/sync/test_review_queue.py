@@ -10,8 +10,8 @@ from sync import outbox
 from sync.models import OutboxItem
 from sync.rules import CANCELLED, PENDING, REVIEW
 from tests import factories
-from tests.conftest import csrf_token_from, login
 from tests.client import FreshClient
+from tests.conftest import csrf_token_from, login
 from tests.service.sync.conftest import free_port
 from tests.service.sync.reserve_items import captured
 
