@@ -140,15 +140,15 @@ def pull_command() -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
 def report_command(incident_id: int, fmt: str, output: Path | None) -> None:
     """The reconciliation report of one incident: captured = registered + resolved + cancelled."""
-    from sync import reconciliation
+    from sync import reconciliation, reconciliation_export as export
 
     report = reconciliation.build(incident_id)
     if fmt == "csv":
-        data = reconciliation.to_csv(report).encode("utf-8-sig")
+        data = export.to_csv(report).encode("utf-8-sig")
     elif fmt == "pdf":
-        data = reconciliation.to_pdf(report)
+        data = export.to_pdf(report)
     else:
-        data = reconciliation.to_text(report).encode()
+        data = export.to_text(report).encode()
     if output:
         output.write_bytes(data)
         click.echo(f"Skrev {output}")

@@ -8,7 +8,6 @@ double click or two reviewers at once act once.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -78,6 +77,20 @@ def approve(actor: User, key: str, note: str | None = None, now: datetime | None
     return item
 
 
+def approve_many(actor: User, keys: list[str], note: str | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Approve each item in its own transaction; return the approved keys and (key, reason) for the rest."""
+    approved, refused = [], []
+    for key in dict.fromkeys(keys):
+        try:
+            approve(actor, key, note)
+        except DomainError as exc:
+            db.session.rollback()
+            refused.append((key, exc.message))
+        else:
+            approved.append(key)
+    return approved, refused
+
+
 def edit(actor: User, key: str, changes: Mapping[str, Any], note: str | None,
          now: datetime | None = None) -> OutboxItem:
     """Replace a captured item by an edited copy with a new key, approved by the editor; return the copy.
@@ -89,12 +102,7 @@ def edit(actor: User, key: str, changes: Mapping[str, Any], note: str | None,
     note = note_for(note, required=True)
     begin_write()
     item = outbox.locked(key)
-    if not item.requires_review:
-        raise DomainError("Poster som skapats i systemet ändras där de skapades, inte här.")
-    if item.state == REVIEW and not may_review(actor, item.kind):
-        raise Forbidden("Du får inte granska den här typen av post.")
-    if item.state != REVIEW and not may_handle_errors(actor):
-        raise Forbidden("Bara Hjälpmedelsservice hanterar poster som fastnat.")
+    check_may_edit(actor, item)
     payload = item.data
     typed = {}
     for name, value in changes.items():
@@ -106,6 +114,16 @@ def edit(actor: User, key: str, changes: Mapping[str, Any], note: str | None,
     copy = outbox.replace(key, with_changes(payload, typed), actor_id=actor.id, note=note, approve=True, now=now)
     db.session.commit()
     return copy
+
+
+def check_may_edit(actor: User, item: OutboxItem) -> None:
+    """Refuse an edit of an item created in the system, or by someone who may not handle it."""
+    if not item.requires_review:
+        raise DomainError("Poster som skapats i systemet ändras där de skapades, inte här.")
+    if item.state == REVIEW and not may_review(actor, item.kind):
+        raise Forbidden("Du får inte granska den här typen av post.")
+    if item.state != REVIEW and not may_handle_errors(actor):
+        raise Forbidden("Bara Hjälpmedelsservice hanterar poster som fastnat.")
 
 
 def _same_type(name: str, before: Any, value: Any) -> Any:
@@ -156,18 +174,3 @@ def retry(actor: User, key: str, note: str | None = None, now: datetime | None =
     outbox.cascade_to_children(item, now, actor_id=actor.id)
     db.session.commit()
     return item
-
-
-def editable_fields(item: OutboxItem) -> list[tuple[str, Any]]:
-    """Return the payload's top-level fields a person may change (plain values, not lists or objects)."""
-    return [(name, value) for name, value in sorted(item.data.items())
-            if not isinstance(value, dict | list) and name not in ("captured_at",)]
-
-
-def pretty(payload: str) -> str:
-    """Return the frozen payload indented for reading."""
-    return pretty_data(json.loads(payload))
-
-
-def pretty_data(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)

@@ -1,11 +1,12 @@
 """Back-registration pages (efterregistrering) for Hjälpmedelsservice: review, conflicts, errors, reconciliation.
 
-Thin: parse, call one service, map domain errors to messages. Lists hold no personal data;
-an item's page shows its payload (which may name a patient) and is logged as a read.
+Thin: parse, call one service, map domain errors to messages. The review queue and an item's
+page show the patient only to roles that may read patient data (never IT staff), and every
+such display is logged through `log_patient_display`. Other lists hold no personal data.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,9 +20,10 @@ from core.errors import DomainError, ValidationFailed
 from core.extensions import db
 from core.models import Patient
 from core.web.tables import Page
-from sync import conflicts, outbox, progress, queries, reconciliation, review
+from sync import cards, conflicts, correction, outbox, progress, queries, reconciliation, review
+from sync import reconciliation_export as export
 from sync.client import HttpMainServer, TransportError
-from sync.forms import ApproveForm, NoteForm, ResolveForm, edit_form
+from sync.forms import ApproveForm, BulkApproveForm, NoteForm, ResolveForm, correction_form, correction_values
 from sync.models import OutboxItem, SyncAttempt, SyncRun
 from sync.rules import (
     BLOCKED, CHANNEL_LABELS, CONFLICT, DEAD, KIND_LABELS, RESOLUTION_LABELS, REVIEW, STATE_LABELS, editable,
@@ -57,16 +59,87 @@ def index():
                            breadcrumbs=[("Efterregistrering", None)])
 
 
-@bp.get("/granska")
-def review_queue():
+def may_see_patients() -> bool:
+    """Return whether the current user may see patient data here (IT staff never do)."""
+    return current_user.can(Permission.READ_PATIENTS) and Role.IT_STAFF not in current_user.roles
+
+
+def log_patient_display(patient_ids: Iterable[int | None], context: str) -> None:
+    """Write the access-log rows for the patients this page shows (the one place this package logs)."""
+    shown = [pid for pid in patient_ids if pid is not None]
+    if shown:
+        record_patient_access(current_user.id, shown, AccessAction.OVERVIEW, context)
+
+
+def _show_cards(items: list[OutboxItem], context: str) -> list[cards.Card]:
+    shown = cards.cards_for(items, with_patients=may_see_patients())
+    log_patient_display((card.patient_id for card in shown), context)
+    return shown
+
+
+def _reviewable_kinds() -> tuple[str, ...]:
     if not current_user.roles & _reviewer_roles():
         abort(403)
-    kinds = tuple(k for k in current_settings().review if review.may_review(current_user, k))
-    page = _queue((REVIEW,), kinds)
-    return render_template("sync/queue.html", page=page, title="Väntar på granskning", labels=_labels(),
-                           intro="Poster som registrerats manuellt under reservrutinen. Granska och godkänn "
-                                 "innan de skickas till huvudservern.",
+    return tuple(k for k in current_settings().review if review.may_review(current_user, k))
+
+
+@bp.get("/granska")
+def review_queue():
+    kinds = _reviewable_kinds()
+    filters, filter_errors = queries.parse_filters(request.args, kinds)
+    page = queries.items_page(request.args, (REVIEW,), kinds, filters)
+    return render_template("sync/review_queue.html", page=page, filters=filters, filter_errors=filter_errors,
+                           choices=queries.filter_choices(kinds), form=BulkApproveForm(formdata=None),
+                           cards=_show_cards(page.rows, "Efterregistrering: granskningskön"),
                            breadcrumbs=[("Efterregistrering", url_for("sync.index")), ("Granska", None)])
+
+
+def _selected_keys() -> list[str]:
+    return list(dict.fromkeys(k for k in request.form.getlist("nyckel") if k))
+
+
+@bp.post("/granska/bekrafta")
+def confirm_approval():
+    kinds = _reviewable_kinds()
+    form = BulkApproveForm()
+    keys = _selected_keys()
+    if not form.validate_on_submit() or not keys:
+        flash("Välj minst en post att godkänna." if keys == [] else "Formuläret gick inte att skicka; försök igen.",
+              "error")
+        return redirect(url_for("sync.review_queue", **_back_filters()))
+    items = list(db.session.scalars(select(OutboxItem).where(OutboxItem.key.in_(keys), OutboxItem.state == REVIEW,
+                                                             OutboxItem.kind.in_(kinds))
+                                    .order_by(OutboxItem.created_at, OutboxItem.id)))
+    return render_template("sync/confirm_approval.html", form=form, filters=_back_filters(),
+                           cards=_show_cards(items, "Efterregistrering: bekräfta godkännande"),
+                           gone=len(keys) - len(items),
+                           breadcrumbs=[("Efterregistrering", url_for("sync.index")),
+                                        ("Granska", url_for("sync.review_queue")), ("Bekräfta", None)])
+
+
+def _back_filters() -> dict[str, str]:
+    return {name: request.form[name] for name in ("typ", "enhet", "kanal") if request.form.get(name)}
+
+
+@bp.post("/granska/godkann")
+def approve_selected():
+    _reviewable_kinds()
+    form = BulkApproveForm()
+    keys = _selected_keys()
+    if not form.validate_on_submit() or not keys:
+        flash("Inget godkändes: välj poster och bekräfta igen.", "error")
+        return redirect(url_for("sync.review_queue", **_back_filters()))
+    approved, refused = review.approve_many(current_user, keys, form.note.data)
+    if approved:
+        flash(f"{_count(len(approved))} {'godkänd' if len(approved) == 1 else 'godkända'} och skickas till "
+              "huvudservern.", "info")
+    for _key, reason in refused:
+        flash(f"En post godkändes inte: {reason}", "error")
+    return redirect(url_for("sync.review_queue", **_back_filters()))
+
+
+def _count(n: int) -> str:
+    return "1 post" if n == 1 else f"{n} poster"
 
 
 @bp.get("/konflikter")
@@ -90,15 +163,6 @@ def error_queue():
 def _may_open(item: OutboxItem) -> bool:
     return current_user.can(Permission.REVIEW_SYNC) or (item.state == REVIEW
                                                         and review.may_review(current_user, item.kind))
-
-
-def _log_patient_read(item: OutboxItem) -> None:
-    number = (item.data.get("patient") or {}).get("personnummer") if isinstance(item.data.get("patient"), dict) else None
-    if not number:
-        return
-    patient_id = db.session.scalar(select(Patient.id).where(Patient.personnummer == number))
-    if patient_id is not None:
-        record_patient_access(current_user.id, [patient_id], AccessAction.OVERVIEW, f"Efterregistrering {item.key}")
 
 
 def _server_version(item: OutboxItem) -> tuple[dict | None, str]:
@@ -132,11 +196,19 @@ def _render_item(key: str, code: int = 200, **forms):
     attempts = list(db.session.scalars(select(SyncAttempt).where(SyncAttempt.item_id == item.id)
                                        .order_by(SyncAttempt.id.desc()).limit(50)))
     server_version, source = _server_version(item) if item.state == CONFLICT else (None, "")
-    fields = review.editable_fields(item)
+    with_patients = may_see_patients()
+    current = _correctable(item, with_patients)
+    related = _related(item)
+    card = cards.cards_for([item], with_patients=with_patients)[0]
     context = {
-        "item": item, "trace": trace, "attempts": attempts, "payload": review.pretty(item.payload),
-        "server_version": review.pretty_data(server_version) if server_version else None,
-        "server_source": source, "labels": _labels(), "fields": fields,
+        "item": item, "trace": trace, "attempts": attempts, "item_card": card,
+        "payload": cards.labelled_fields(item.data, with_patients=with_patients),
+        "server_version": cards.labelled_fields(server_version, with_patients=with_patients)
+        if server_version else None,
+        "server_source": source, "labels": _labels(), "fields": current,
+        "corrections": [(other, cards.differences(*((other.data, item.data) if other.key == item.supersedes_key
+                                                    else (item.data, other.data)), with_patients=with_patients))
+                        for other in related],
         "resolutions": resolutions_for(item.kind, item.problem_data, item.conflict_server_id)
         if item.state == CONFLICT else (),
         "can_review": item.state == REVIEW and review.may_review(current_user, item.kind),
@@ -146,11 +218,36 @@ def _render_item(key: str, code: int = 200, **forms):
         "approve_form": forms.get("approve_form") or ApproveForm(formdata=None),
         "note_form": forms.get("note_form") or NoteForm(formdata=None),
         "resolve_form": forms.get("resolve_form") or ResolveForm(formdata=None),
-        "edit_form": forms.get("edit_form") or edit_form(fields, formdata=None),
-        "breadcrumbs": [("Efterregistrering", url_for("sync.index")), (f"Post {key[:8]}", None)],
+        "edit_form": forms.get("edit_form") or correction_form(current, formdata=None),
+        "breadcrumbs": [("Efterregistrering", url_for("sync.index")),
+                        (f"{card.kind_label} {card.reserve_number or key[:8]}", None)],
     }
-    _log_patient_read(item)
+    _log_item_patients(item, related, with_patients)
     return render_template("sync/item.html", **context), code
+
+
+def _correctable(item: OutboxItem, with_patients: bool) -> dict[str, str]:
+    """Return the fields the person may correct: the patient only for those who may see patient data."""
+    current = correction.correctable(item.data)
+    if not with_patients:
+        current.pop("patient", None)
+    return current
+
+
+def _related(item: OutboxItem) -> list[OutboxItem]:
+    """Return the item this one replaced by a correction, and the one that replaced it."""
+    keys = [k for k in (item.supersedes_key, item.superseded_by_key) if k]
+    return list(db.session.scalars(select(OutboxItem).where(OutboxItem.key.in_(keys)))) if keys else []
+
+
+def _log_item_patients(item: OutboxItem, related: list[OutboxItem], with_patients: bool) -> None:
+    """Log every patient the item page names: the item's, and a corrected one's (before or after)."""
+    if not with_patients:
+        return
+    numbers = {cards.payload_personnummer(i.data) for i in (item, *related)} - {None}
+    if numbers:
+        ids = db.session.scalars(select(Patient.id).where(Patient.personnummer.in_(numbers)))
+        log_patient_display(ids, f"Efterregistrering {item.key}")
 
 
 @bp.get("/post/<key>")
@@ -205,14 +302,12 @@ def retry(key: str):
 
 @bp.post("/post/<key>/andra")
 def edit(key: str):
-    fields = review.editable_fields(_load(key))
-    form = edit_form(fields)
+    current = _correctable(_load(key), may_see_patients())
+    form = correction_form(current)
 
     def run() -> str:
-        changes = {name: getattr(form, f"field_{name}").data for name, _ in fields
-                   if getattr(form, f"field_{name}").data != ("" if _ is None else str(_))}
-        copy = review.edit(current_user, key, changes, form.note.data)
-        return f"Posten är ändrad: den nya versionen har nyckeln {copy.key} och skickas till huvudservern."
+        correction.correct(current_user, key, correction_values(form, current), form.note.data)
+        return "Posten är rättad. Den rättade versionen är godkänd och skickas till huvudservern."
 
     return _act(key, form, run, "edit_form")
 
@@ -249,7 +344,9 @@ def _report(incident_id: int) -> reconciliation.Report:
 @permission_required(Permission.READ_SYNC_REPORTS)
 def reconciliation_report(incident_id: int):
     report = _report(incident_id)
-    return render_template("sync/reconciliation.html", report=report, summary=reconciliation.summary(report),
+    return render_template("sync/reconciliation.html", report=report, summary=export.summary(report),
+                           groups=export.groups(report), totals_text=export.totals_text,
+                           may_trace=current_user.can(Permission.REVIEW_SYNC),
                            breadcrumbs=[("Efterregistrering", url_for("sync.index")),
                                         ("Avstämning", url_for("sync.reconciliation_index")),
                                         (f"Händelse {incident_id}", None)])
@@ -258,7 +355,7 @@ def reconciliation_report(incident_id: int):
 @bp.get("/avstamning/<int:incident_id>.csv")
 @permission_required(Permission.READ_SYNC_REPORTS)
 def reconciliation_csv(incident_id: int):
-    body = reconciliation.to_csv(_report(incident_id)).encode("utf-8-sig")  # BOM: Excel reads å ä ö right
+    body = export.to_csv(_report(incident_id)).encode("utf-8-sig")  # BOM: Excel reads å ä ö right
     response = current_app.response_class(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="avstamning-{incident_id}.csv"'
     return response
@@ -267,6 +364,6 @@ def reconciliation_csv(incident_id: int):
 @bp.get("/avstamning/<int:incident_id>.pdf")
 @permission_required(Permission.READ_SYNC_REPORTS)
 def reconciliation_pdf(incident_id: int):
-    response = current_app.response_class(reconciliation.to_pdf(_report(incident_id)), mimetype="application/pdf")
+    response = current_app.response_class(export.to_pdf(_report(incident_id)), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="avstamning-{incident_id}.pdf"'
     return response

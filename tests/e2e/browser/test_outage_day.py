@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from app.demo.stack import FAST_SETTINGS, Stack, wait_until
-from tests.e2e.browser.conftest import _start_stack, assert_accessible, log_in, wait_for_mail
+from tests.e2e.browser.conftest import OUTPUT, _start_stack, assert_accessible, log_in, wait_for_mail
 
 ARTICLES = (("Byxskydd Extra stl M, Vila", "3", "19"),  # 3 st/day × 90 days / 14 st per package → 19
             ("Byxskydd Extra stl L, Vila", "2,5", "14"))  # 2.5 × 90 / 16 → 14
@@ -181,10 +181,7 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     wait_until(lambda: _state_of(stack, "main_server") == "up", 30, "the monitor to see the server up")
     hms = new_page(stack.web_url)
     log_in(hms, "hms_staff")
-    for _ in range(2):
-        hms.goto("/efterregistrering/granska")
-        hms.locator("main tbody tr").first.get_by_role("link", name=re.compile("Öppna")).click()
-        hms.get_by_role("button", name="Godkänn och skicka").click()
+    review_queue_filter_correct_and_approve(hms, stock_move_item, prescription_item)
     wait_until(lambda: not _unregistered(stack), 60, "the outbox to drain")
 
     hms.goto(f"/efterregistrering/avstamning/{incident['id']}")
@@ -198,6 +195,41 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     for item in (prescription_item, stock_move_item):
         hms.goto(f"/reserv/arenden/{item}")
         expect(hms.locator("main dl")).to_contain_text(REGISTERED_WITH_ID)
+
+
+def review_queue_filter_correct_and_approve(hms: Page, stock_move_item: str, prescription_item: str) -> None:
+    """HMS filter the queue to stock moves, correct one against the paper form, then approve both at once."""
+    hms.goto("/efterregistrering/granska")
+    assert_accessible(hms)
+    cards = hms.locator("main article.card")
+    expect(cards).to_have_count(2)
+    hms.get_by_label("Typ", exact=True).select_option(label="Lagerflytt")
+    hms.get_by_role("button", name="Visa").click()
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text(stock_move_item)
+    expect(cards.first).to_contain_text("10 st")
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    hms.screenshot(path=str(OUTPUT / "hms-queue-filtered.png"), full_page=True)
+    cards.first.get_by_role("link", name=re.compile("Visa, rätta eller makulera")).click()
+    assert_accessible(hms)
+    hms.locator("#andra summary").click()  # the correction section opens on demand
+    hms.locator("#andra").get_by_label("Antal förpackningar").fill("12")
+    hms.locator("#andra").get_by_label("Motivering").fill("Blanketten säger 12 förpackningar")
+    hms.get_by_role("button", name="Spara rättelsen").click()
+    expect(hms.locator(".flash").first).to_contain_text("Posten är rättad")
+    expect(hms.locator("main")).to_contain_text("Efter rättelsen")
+    hms.screenshot(path=str(OUTPUT / "hms-correction-trace.png"), full_page=True)
+    hms.goto("/efterregistrering/granska")
+    expect(cards).to_have_count(1)  # the corrected stock move is approved by the correction
+    cards.first.get_by_role("checkbox").check()
+    hms.get_by_role("button", name="Godkänn markerade …").click()
+    assert_accessible(hms)
+    expect(hms.get_by_role("heading", level=1)).to_have_text("Godkänn 1 post?")
+    expect(hms.locator("main article.card")).to_contain_text(prescription_item)
+    hms.screenshot(path=str(OUTPUT / "hms-confirm-approval.png"), full_page=True)
+    hms.get_by_role("button", name="Ja, godkänn 1 post").click()
+    expect(hms.locator(".flash").first).to_have_text("1 post godkänd och skickas till huvudservern.")
+    expect(cards).to_have_count(0)
 
 
 def _state_of(stack: Stack, component: str) -> str:

@@ -11,7 +11,7 @@ from core.store import begin_write
 from status import incidents
 from status.scenarios import Scenario
 from status.settings import current_settings
-from sync import conflicts, outbox, reconciliation, review
+from sync import conflicts, outbox, reconciliation, reconciliation_export, review
 from sync.client import HttpMainServer
 from tests.service.sync.conftest import drain, payload_for, reload, settings_for
 
@@ -53,7 +53,7 @@ def test_an_outage_balances_after_registration_resolution_and_cancellation(sync_
         assert line.server_id in main_server.created().values()
         with HttpMainServer(settings_for(sync_app)) as client:
             assert reconciliation.build(incident_id, server=client).balance.balanced
-        text = reconciliation.to_text(report)
+        text = reconciliation_export.to_text(report)
         assert "5 = 3 + 1 + 1 – balanserar" in text
         db.session.remove()
 
