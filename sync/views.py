@@ -11,7 +11,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
-from core.privacy.access_log import AccessAction, record_patient_access
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.auth.guard import permission_required
 from core.auth.roles import Permission, Role
 from core.clock import utcnow
@@ -98,7 +99,7 @@ def _log_patient_read(item: OutboxItem) -> None:
         return
     patient_id = db.session.scalar(select(Patient.id).where(Patient.personnummer == number))
     if patient_id is not None:
-        record_patient_access(current_user.id, [patient_id], AccessAction.OVERVIEW, f"Efterregistrering {item.key}")
+        mark_displayed(current_user.id, [patient_id], AccessAction.OVERVIEW, f"Efterregistrering {item.key}")
 
 
 def _server_version(item: OutboxItem) -> tuple[dict | None, str]:

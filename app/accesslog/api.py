@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from core.privacy import access_log as services
 from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.api.blueprints import api_blueprint
 from core.api.docs import documented
 from core.api.validation import field_errors
@@ -58,7 +59,7 @@ def list_entries():
         if patient is None:
             return jsonify(AccessLogPage(total=0, entries=[]).model_dump())
         patient_id = patient.id
-        services.record_patient_access(current_user.id, [patient_id], AccessAction.ACCESS_LOG, "api.access_log")
+        mark_displayed(current_user.id, [patient_id], AccessAction.ACCESS_LOG, "api.access_log")
     user_id = services.user_id_for(query.user) if query.user else None
     if query.user and user_id is None:
         raise ValidationFailed.single("user", "unknown username")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from core.privacy import access_log as accesslog
 from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.auth.guard import permission_required
 from core.auth.roles import Permission
 from core.models import AccessLogEntry, Patient, User
@@ -69,7 +70,7 @@ def access_log():
         page = paginate_query(query, ACCESS_LOG_COLUMNS, state, tie_breaker=AccessLogEntry.id.desc())
         if patient is not None:
             # Reading one patient's log is itself a read of personal data.
-            accesslog.record_patient_access(current_user.id, [patient.id], AccessAction.ACCESS_LOG, "admin.access_log")
+            mark_displayed(current_user.id, [patient.id], AccessAction.ACCESS_LOG, "admin.access_log")
     crumbs = [("Administration", url_for("admin.index")), ("Åtkomstlogg", None)]
     return render_template(
         "admin/access_log.html", page=page, users=accesslog.all_users(), selected_user=user_id,

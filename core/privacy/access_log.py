@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import Enum
+from types import SimpleNamespace
+from typing import Protocol
 
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import contains_eager
@@ -20,6 +22,9 @@ class AccessAction(str, Enum):
     RECEIPT = "receipt"
     WITHDRAWALS = "withdrawals"
     ACCESS_LOG = "access_log"
+    DISPLAY = "display"
+    LOG_EXPORT = "log_export"
+    LOG_EXTRACT = "log_extract"
 
     @property
     def label(self) -> str:
@@ -33,15 +38,34 @@ ACTION_LABELS = {
     AccessAction.RECEIPT: "Förskrivningskvitto",
     AccessAction.WITHDRAWALS: "Uttag",
     AccessAction.ACCESS_LOG: "Läsning av åtkomstloggen",
+    AccessAction.DISPLAY: "Visning av patientuppgifter",
+    AccessAction.LOG_EXPORT: "Export av åtkomstloggen",
+    AccessAction.LOG_EXTRACT: "Logutdrag till patient",
 }
+
+
+class _Row(Protocol):
+    user_id: int
+    patient_id: int
+    action: AccessAction
+    context: str
 
 
 def record_patient_access(user_id: int, patient_ids: Iterable[int], action: AccessAction, context: str) -> int:
     """Write one access-log row per patient read, commit, and return how many were written."""
+    return record_rows([
+        SimpleNamespace(user_id=user_id, patient_id=pid, action=action, context=context)
+        for pid in dict.fromkeys(patient_ids)
+    ])
+
+
+def record_rows(entries: Iterable[_Row]) -> int:
+    """Write the given (user, patient, action, context) rows at one moment, commit, and count them."""
     now = utcnow()
     rows = [
-        {"at": now, "user_id": user_id, "patient_id": pid, "action": action.value, "context": context[:120]}
-        for pid in dict.fromkeys(patient_ids)
+        {"at": now, "user_id": e.user_id, "patient_id": e.patient_id, "action": AccessAction(e.action).value,
+         "context": e.context[:120]}
+        for e in entries
     ]
     if rows:
         begin_write()
