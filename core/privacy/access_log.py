@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from enum import Enum
 from types import SimpleNamespace
 from typing import Protocol
@@ -74,8 +75,9 @@ def record_rows(entries: Iterable[_Row]) -> int:
     return len(rows)
 
 
-def access_log_query(user_id: int | None = None, patient_id: int | None = None) -> Select:
-    """Return the log entries, optionally for one user and/or one patient."""
+def access_log_query(user_id: int | None = None, patient_id: int | None = None,
+                     since: datetime | None = None, until: datetime | None = None) -> Select:
+    """Return the log entries, optionally for one user, one patient and a period [since, until) in UTC."""
     query = (
         select(AccessLogEntry)
         .join(AccessLogEntry.user)
@@ -86,7 +88,20 @@ def access_log_query(user_id: int | None = None, patient_id: int | None = None) 
         query = query.where(AccessLogEntry.user_id == user_id)
     if patient_id is not None:
         query = query.where(AccessLogEntry.patient_id == patient_id)
+    if since is not None:
+        query = query.where(AccessLogEntry.at >= since)
+    if until is not None:
+        query = query.where(AccessLogEntry.at < until)
     return query
+
+
+def access_log_entries(user_id: int | None, patient_id: int | None, since: datetime | None,
+                       until: datetime | None) -> list[AccessLogEntry]:
+    """Return every matching entry, oldest first, with the users' roles and units (for export and extract)."""
+    via_user = contains_eager(AccessLogEntry.user)
+    query = access_log_query(user_id, patient_id, since, until).options(
+        via_user.selectinload(User.units), via_user.selectinload(User.role_rows))
+    return list(db.session.scalars(query.order_by(AccessLogEntry.at, AccessLogEntry.id)).unique())
 
 
 def find_patient_by_personnummer(personnummer: str) -> Patient | None:
@@ -109,3 +124,7 @@ def access_log_page(user_id: int | None, patient_id: int | None, limit: int, off
         query.order_by(AccessLogEntry.at.desc(), AccessLogEntry.id.desc()).limit(limit).offset(offset)
     ).all()
     return total, list(page)
+
+
+def user_exists(user_id: int) -> bool:
+    return db.session.get(User, user_id) is not None

@@ -21,6 +21,7 @@ from app.withdrawals.models import Order
 from core.auth.roles import Role
 from core.clock import utcnow
 from core.extensions import db
+from core.privacy.screens import screen_name
 from core.store import begin_write
 from core.models import AccessLogEntry, Patient, PrescriptionRow
 from reserve import kit
@@ -188,6 +189,8 @@ def test_every_get_route_that_shows_the_canary_wrote_its_access_log_row(app: Fla
                 unlogged.append(f"{rule.endpoint} as {username}")
     assert unlogged == [], f"shown without an access-log row: {unlogged}"
     assert MUST_SHOW <= shown, f"the walk never saw the canary on {sorted(MUST_SHOW - shown)}"
+    unnamed = sorted(e for e in shown if screen_name(e) == e)
+    assert unnamed == [], f"screens without a Swedish name for the log's readers (core/privacy/screens.py): {unnamed}"
 
 
 def _user_id(app: Flask, username: str) -> int:
