@@ -8,6 +8,7 @@ from flask_login import current_user
 from core.privacy import access_log as services
 from core.privacy.access_log import AccessAction
 from core.privacy.chokepoint import mark_displayed
+from core.privacy.screens import screen_name
 from core.api.blueprints import api_blueprint
 from core.api.docs import documented
 from core.api.validation import field_errors
@@ -34,6 +35,7 @@ class AccessLogItem(pydantic.BaseModel):
     personnummer: str
     action: str
     context: str
+    screen: str  # the context's Swedish screen name
 
 
 class AccessLogPage(pydantic.BaseModel):
@@ -66,7 +68,7 @@ def list_entries():
     total, entries = services.access_log_page(user_id, patient_id, query.limit, query.offset)
     items = [
         AccessLogItem(at=e.at.isoformat() + "Z", username=e.user.username, personnummer=e.patient.personnummer,
-                      action=e.action, context=e.context)
+                      action=e.action, context=e.context, screen=screen_name(e.context))
         for e in entries
     ]
     return jsonify(AccessLogPage(total=total, entries=items).model_dump())
