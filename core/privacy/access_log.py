@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from types import SimpleNamespace
-from typing import Protocol
 
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import contains_eager
@@ -45,7 +44,10 @@ ACTION_LABELS = {
 }
 
 
-class _Row(Protocol):
+@dataclass(frozen=True)
+class Mark:
+    """One access-log row to write: this user saw this patient, doing this, on this screen."""
+
     user_id: int
     patient_id: int
     action: AccessAction
@@ -54,19 +56,16 @@ class _Row(Protocol):
 
 def record_patient_access(user_id: int, patient_ids: Iterable[int], action: AccessAction, context: str) -> int:
     """Write one access-log row per patient read, commit, and return how many were written."""
-    return record_rows([
-        SimpleNamespace(user_id=user_id, patient_id=pid, action=action, context=context)
-        for pid in dict.fromkeys(patient_ids)
-    ])
+    return record_rows([Mark(user_id, pid, action, context) for pid in dict.fromkeys(patient_ids)])
 
 
-def record_rows(entries: Iterable[_Row]) -> int:
-    """Write the given (user, patient, action, context) rows at one moment, commit, and count them."""
+def record_rows(marks: Iterable[Mark]) -> int:
+    """Write the rows at one moment, commit, and return how many were written."""
     now = utcnow()
     rows = [
-        {"at": now, "user_id": e.user_id, "patient_id": e.patient_id, "action": AccessAction(e.action).value,
-         "context": e.context[:120]}
-        for e in entries
+        {"at": now, "user_id": m.user_id, "patient_id": m.patient_id, "action": AccessAction(m.action).value,
+         "context": m.context[:120]}
+        for m in marks
     ]
     if rows:
         begin_write()

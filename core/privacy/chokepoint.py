@@ -3,31 +3,22 @@
 Patientdatalagen asks for a row per display of personal data. Rather than trusting each view
 to remember, every `Patient` the ORM loads during a request is collected in `g`; views that
 select only columns mark their patients with `mark_displayed`. One `after_request` turns the
-collection into rows when the response succeeded (2xx), naming the screen after the endpoint.
+collection into rows unless the response failed, naming the screen after the endpoint.
 Outside a request (background jobs, the kit) `mark_displayed` writes at once.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from flask import Flask, Response, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import event, inspect
 
 from core.models import Patient
-from core.privacy.access_log import AccessAction, record_rows
+from core.privacy.access_log import AccessAction, Mark, record_rows
 
 _EXPLICIT = "_access_log_marked"
 _LOADED = "_access_log_loaded"
-
-
-@dataclass(frozen=True)
-class Mark:
-    user_id: int
-    patient_id: int
-    action: AccessAction
-    context: str
 
 
 def mark_displayed(user_id: int, patient_ids: Iterable[int], action: AccessAction, context: str) -> int:
@@ -52,7 +43,7 @@ def pending_marks(user_id: int | None, endpoint: str | None, *, shown: bool) -> 
     if user_id is None or not shown:
         return explicit
     named = {m.patient_id for m in explicit}
-    context = endpoint or request.path
+    context = endpoint or "okänd vy"  # never the path: it may carry a number that identifies someone
     implicit = [Mark(user_id, pid, AccessAction.DISPLAY, context)
                 for pid in sorted(g.get(_LOADED, set()) - named)]
     return explicit + implicit
@@ -64,8 +55,8 @@ def _flush(response: Response) -> Response:
     A search that redirects to the one patient found has still read personal data, so explicit
     marks survive a redirect; a patient merely loaded counts only when a page was shown (2xx).
     """
-    if response.status_code >= 400:
-        return response
+    if response.status_code >= 400 or not (g.get(_EXPLICIT) or g.get(_LOADED)):
+        return response  # most requests show no patient: do not even load the user
     user_id = current_user.id if current_user and current_user.is_authenticated else None
     record_rows(pending_marks(user_id, request.endpoint, shown=200 <= response.status_code < 300))
     return response
