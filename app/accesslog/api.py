@@ -5,17 +5,17 @@ import pydantic
 from flask import jsonify, request
 from flask_login import current_user
 
-from core.privacy import access_log as services
-from core.privacy.access_log import AccessAction
-from core.privacy.chokepoint import mark_displayed
-from core.privacy.screens import screen_name
 from core.api.blueprints import api_blueprint
 from core.api.docs import documented
 from core.api.validation import field_errors
 from core.auth.guard import permission_required
 from core.auth.roles import Permission
 from core.errors import ValidationFailed
+from core.privacy import access_log as services
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.privacy.personnummer import InvalidPersonnummer, validate_personnummer
+from core.privacy.screens import screen_name
 
 bp = api_blueprint("accesslog_api", __name__, "/access-log")
 

@@ -57,7 +57,7 @@ def access_log_extract():
     return _download(pdf, "application/pdf", f"logutdrag-{local_today():%Y%m%d}.pdf")
 
 
-def _render_log(status: int = 200, errors: dict[str, str] | None = None):  # noqa: ANN202
+def _render_log(status: int = 200, errors: dict[str, str] | None = None):
     """Render the log page with the filter from the query string and its messages by field."""
     log_filter, parse_errors = parse_log_filter(request.args)
     errors = {**parse_errors, **(errors or {})}

@@ -11,8 +11,8 @@ from sqlalchemy.orm import contains_eager
 
 from core.clock import utcnow
 from core.extensions import db
-from core.store import begin_write
 from core.models import AccessLogEntry, Patient, User
+from core.store import begin_write
 
 
 class AccessAction(str, Enum):

@@ -103,7 +103,7 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _footer(request: ExtractRequest):  # noqa: ANN202 - reportlab's page callback
+def _footer(request: ExtractRequest):
     def draw(canvas: Canvas, document: SimpleDocTemplate) -> None:
         canvas.saveState()
         canvas.setFont(FONT, 8)

@@ -5,11 +5,11 @@ import logging
 
 from sqlalchemy import select
 
-from core.privacy.access_log import AccessAction, record_patient_access
 from core.auth.roles import Role
 from core.extensions import db
 from core.logging_setup import PersonalDataFilter, redact
 from core.models import AccessLogEntry
+from core.privacy.access_log import AccessAction, record_patient_access
 from tests import factories
 from tests.conftest import api_token, login
 

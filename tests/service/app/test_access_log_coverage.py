@@ -21,9 +21,9 @@ from app.withdrawals.models import Order
 from core.auth.roles import Role
 from core.clock import utcnow
 from core.extensions import db
+from core.models import AccessLogEntry, Patient, PrescriptionRow
 from core.privacy.screens import screen_name
 from core.store import begin_write
-from core.models import AccessLogEntry, Patient, PrescriptionRow
 from reserve import kit
 from reserve.models import ReserveItem
 from status import incidents
@@ -119,7 +119,7 @@ def _bearer(client: FreshClient, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_token(client, username)}"}
 
 
-def _url(app: Flask, rule, values: dict[str, object]) -> str | None:  # noqa: ANN001
+def _url(app: Flask, rule, values: dict[str, object]) -> str | None:
     """Fill the rule's parameters with the canary's values; None when one has no value."""
     filled = {}
     for argument in rule.arguments:
@@ -131,7 +131,7 @@ def _url(app: Flask, rule, values: dict[str, object]) -> str | None:  # noqa: AN
         return app.url_for(rule.endpoint, **filled)
 
 
-def _text(response) -> str:  # noqa: ANN001
+def _text(response) -> str:
     if response.mimetype == "application/pdf":
         return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     return response.get_data(as_text=True)
@@ -146,7 +146,7 @@ def _names_patient(body: object, patient_id: int) -> bool:
     return False
 
 
-def _shows_canary(response, patient: Patient) -> bool:  # noqa: ANN001
+def _shows_canary(response, patient: Patient) -> bool:
     """Whether the response shows the canary: name, personnummer, address, or (JSON) a record of theirs."""
     text, pnr = _text(response), patient.personnummer
     markers = (CANARY["last_name"], CANARY["registered_street"], CANARY["delivery_street"], pnr,
