@@ -20,8 +20,7 @@ from stores import app_for
 
 # Functions timed in-process (module, attribute): the access-log write is begin_write + insert + commit.
 TIMED = {
-    "access-log write": (("app.patients.services", "record_patient_access"),
-                         ("app.prescribing.printing", "record_patient_access")),
+    "access-log write": (("core.privacy.chokepoint", "record_rows"),),
     "PDF render": (("app.prescribing.printing", "render_prescription_receipt"),),
 }
 

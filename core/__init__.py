@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     """Bind the extensions, logging and the store, then the shell's own blueprints."""
     from core import api, auth, errors, extensions, logging_setup, store, web
     from core.config import migrations_directory
+    from core.privacy import chokepoint
 
     logging_setup.init_app(app)
     extensions.db.init_app(app)
@@ -21,3 +22,4 @@ def init_app(app: Flask) -> None:
     store.init_app(app)
     for package in (errors, auth, web, api):
         package.init_app(app)
+    chokepoint.init_app(app)

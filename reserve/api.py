@@ -6,7 +6,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core.privacy.access_log import AccessAction, record_patient_access
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.api.blueprints import api_blueprint
 from core.api.docs import documented
 from core.api.validation import parse_json
@@ -35,7 +36,7 @@ def _patients_shown(items: list[ReserveItem], context: str) -> bool:
     """Return whether the caller may see the items' patients; if so, log that they did."""
     if not current_user.can(Permission.READ_PATIENTS):
         return False
-    record_patient_access(current_user.id, [i.patient_id for i in items if i.patient_id], AccessAction.SEARCH,
+    mark_displayed(current_user.id, [i.patient_id for i in items if i.patient_id], AccessAction.SEARCH,
                           context)
     return True
 

@@ -13,7 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from core.privacy.access_log import AccessAction, record_patient_access
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.auth.roles import Permission
 from core.clock import local_today
 from core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
@@ -189,7 +190,7 @@ def capture(actor: User, data: CaptureInput, runbooks: dict[str, Runbook], now: 
         db.session.rollback()
         raise
     if found.patient is not None:
-        record_patient_access(actor.id, [found.patient.id], AccessAction.SEARCH, "reserve.capture")
+        mark_displayed(actor.id, [found.patient.id], AccessAction.SEARCH, "reserve.capture")
     return Capture(item, item.duplicate_of, existing_row)
 
 

@@ -6,7 +6,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core.privacy.access_log import AccessAction, record_patient_access
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.auth.guard import permission_required
 from core.auth.roles import Permission, Role
 from core.clock import utcnow
@@ -173,7 +174,7 @@ def queue():
     page = paginate_query(_queue_query(status), QUEUE_COLUMNS, state, tie_breaker=ReserveItem.captured_at)
     show_patients = current_user.can(Permission.READ_PATIENTS)
     if show_patients:
-        record_patient_access(current_user.id, [i.patient_id for i in page.rows if i.patient_id],
+        mark_displayed(current_user.id, [i.patient_id for i in page.rows if i.patient_id],
                               AccessAction.SEARCH, "reserve.queue")
     return render_template("reserve/queue.html", page=page, status=status, show_patients=show_patients,
                            kind_labels=KIND_LABELS, channel_labels=CHANNEL_LABELS, slugs=SLUG_OF, kinds=KINDS,
@@ -195,7 +196,7 @@ def _trace(item: ReserveItem):  # noqa: ANN202
 def _render_item(item: ReserveItem, form: CancelForm, code: int = 200):
     show_patient = current_user.can(Permission.READ_PATIENTS)
     if show_patient and item.patient_id:
-        record_patient_access(current_user.id, [item.patient_id], AccessAction.OVERVIEW, "reserve.item")
+        mark_displayed(current_user.id, [item.patient_id], AccessAction.OVERVIEW, "reserve.item")
     return render_template("reserve/item.html", item=item, form=form, show_patient=show_patient,
                            kind_labels=KIND_LABELS, channel_labels=CHANNEL_LABELS, work_order_types=WORK_ORDER_TYPES,
                            slugs=SLUG_OF, trace=_trace(item),

@@ -14,7 +14,8 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload, undefer
 
-from core.privacy.access_log import AccessAction, record_patient_access
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.auth.roles import Permission
 from core.clock import local_today
 from core.errors import Forbidden, NotFound
@@ -158,6 +159,6 @@ def download(user: User, document_id: int) -> KitDocument:
     if not may_download(user, document):
         raise Forbidden("Du saknar behörighet till dokumentet.")
     if document.personal_data and document.patient_ids:
-        record_patient_access(user.id, json.loads(document.patient_ids), AccessAction.OVERVIEW, "reserve.kit")
+        mark_displayed(user.id, json.loads(document.patient_ids), AccessAction.OVERVIEW, "reserve.kit")
     return document
 

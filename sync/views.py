@@ -12,7 +12,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
-from core.privacy.access_log import AccessAction, record_patient_access
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.auth.guard import permission_required
 from core.auth.roles import Permission, Role
 from core.clock import utcnow
@@ -68,7 +69,7 @@ def log_patient_display(patient_ids: Iterable[int | None], context: str) -> None
     """Write the access-log rows for the patients this page shows (the one place this package logs)."""
     shown = [pid for pid in patient_ids if pid is not None]
     if shown:
-        record_patient_access(current_user.id, shown, AccessAction.OVERVIEW, context)
+        mark_displayed(current_user.id, shown, AccessAction.OVERVIEW, context)
 
 
 def _show_cards(items: list[OutboxItem], context: str) -> list[cards.Card]:

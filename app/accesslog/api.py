@@ -5,15 +5,17 @@ import pydantic
 from flask import jsonify, request
 from flask_login import current_user
 
-from core.privacy import access_log as services
-from core.privacy.access_log import AccessAction
 from core.api.blueprints import api_blueprint
 from core.api.docs import documented
 from core.api.validation import field_errors
 from core.auth.guard import permission_required
 from core.auth.roles import Permission
 from core.errors import ValidationFailed
+from core.privacy import access_log as services
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.privacy.personnummer import InvalidPersonnummer, validate_personnummer
+from core.privacy.screens import screen_name
 
 bp = api_blueprint("accesslog_api", __name__, "/access-log")
 
@@ -33,6 +35,7 @@ class AccessLogItem(pydantic.BaseModel):
     personnummer: str
     action: str
     context: str
+    screen: str  # the context's Swedish screen name
 
 
 class AccessLogPage(pydantic.BaseModel):
@@ -58,14 +61,14 @@ def list_entries():
         if patient is None:
             return jsonify(AccessLogPage(total=0, entries=[]).model_dump())
         patient_id = patient.id
-        services.record_patient_access(current_user.id, [patient_id], AccessAction.ACCESS_LOG, "api.access_log")
+        mark_displayed(current_user.id, [patient_id], AccessAction.ACCESS_LOG, "api.access_log")
     user_id = services.user_id_for(query.user) if query.user else None
     if query.user and user_id is None:
         raise ValidationFailed.single("user", "unknown username")
     total, entries = services.access_log_page(user_id, patient_id, query.limit, query.offset)
     items = [
         AccessLogItem(at=e.at.isoformat() + "Z", username=e.user.username, personnummer=e.patient.personnummer,
-                      action=e.action, context=e.context)
+                      action=e.action, context=e.context, screen=screen_name(e.context))
         for e in entries
     ]
     return jsonify(AccessLogPage(total=total, entries=items).model_dump())

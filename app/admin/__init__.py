@@ -5,6 +5,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from app.admin import log_views  # noqa: F401 - registers the access-log pages on the blueprint
     from app.admin.views import bp
 
     app.register_blueprint(bp)

@@ -12,7 +12,8 @@ from flask import current_app
 from sqlalchemy import Select, and_, exists, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
-from core.privacy.access_log import AccessAction, record_patient_access
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.clock import local_today, utcnow
 from core.errors import NotFound
 from core.extensions import db
@@ -57,7 +58,7 @@ def patient_search_query(criteria: PatientCriteria, actor: User, today: date | N
 
 def log_search_results(actor: User, patients: list[Patient], context: str) -> None:
     """Record that the actor saw these patients in a search result."""
-    record_patient_access(actor.id, [p.id for p in patients], AccessAction.SEARCH, context)
+    mark_displayed(actor.id, [p.id for p in patients], AccessAction.SEARCH, context)
 
 
 def find_or_fetch_by_personnummer(personnummer: str, actor: User, context: str,
@@ -154,7 +155,7 @@ def patient_overview(patient_id: int, actor: User, area_ids: set[int] | None, co
     ).all()
     active = [r for r in rows if r.is_active_on(today)]
     closed = [r for r in rows if not r.is_active_on(today)]
-    record_patient_access(actor.id, [patient.id], AccessAction.OVERVIEW, context)
+    mark_displayed(actor.id, [patient.id], AccessAction.OVERVIEW, context)
     return PatientOverview(patient, active, closed, areas, selected, today, problem)
 
 
@@ -188,7 +189,7 @@ def update_patient_details(patient_id: int, actor: User, details: PatientDetails
         ContactPerson(name=c.name, relation=c.relation or None, phone=c.phone or None) for c in details.contacts
     ]
     db.session.commit()
-    record_patient_access(actor.id, [patient.id], AccessAction.EDIT, context)
+    mark_displayed(actor.id, [patient.id], AccessAction.EDIT, context)
     return patient
 
 

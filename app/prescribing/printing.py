@@ -7,7 +7,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core.privacy.access_log import AccessAction, record_patient_access
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.clock import local_today
 from core.extensions import db
 from core.models import ROW_ACTIVE, Patient, Prescription, PrescriptionRow, User
@@ -56,7 +57,7 @@ def prescription_receipt_pdf(actor: User, number: int, context: str) -> bytes:
         system_name=current_app.config["SYSTEM_NAME"], printed_on=local_today(),
         data_as_of=reserve_state.printout_data_as_of(),  # reserve routine: set while the main server is out
     )
-    record_patient_access(actor.id, [prescription.patient_id], AccessAction.RECEIPT, context)
+    mark_displayed(actor.id, [prescription.patient_id], AccessAction.RECEIPT, context)
     return pdf
 
 
@@ -79,5 +80,5 @@ def active_rows_receipt_pdf(actor: User, patient_id: int, context: str, today: d
     pdf = render_active_rows_receipt(prescriptions, _receipt_patient(patient),
                                      system_name=current_app.config["SYSTEM_NAME"], printed_on=today,
                                      data_as_of=reserve_state.printout_data_as_of())  # reserve routine
-    record_patient_access(actor.id, [patient.id], AccessAction.RECEIPT, context)
+    mark_displayed(actor.id, [patient.id], AccessAction.RECEIPT, context)
     return pdf

@@ -19,7 +19,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
-from core.privacy.access_log import AccessAction, record_patient_access
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.auth.roles import Permission
 from core.clock import utcnow
 from core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
@@ -106,7 +107,7 @@ def create_order(actor: User, data: OrderInput) -> Order:
     outbox.order_created(order, now=now)  # outbox item (order or stock_move), same transaction
     db.session.commit()
     if data.patient_id is not None:
-        record_patient_access(actor.id, [data.patient_id], AccessAction.SEARCH, f"orders.create.{order_type.value}")
+        mark_displayed(actor.id, [data.patient_id], AccessAction.SEARCH, f"orders.create.{order_type.value}")
     return order
 
 
@@ -255,7 +256,7 @@ def orders_query(actor: User, order_type: str | None = None, missing_outbound: b
 
 def log_orders_shown(actor: User, orders: list[Order], context: str) -> None:
     """Record the patients whose orders the actor saw in a list."""
-    record_patient_access(actor.id, [o.patient_id for o in orders if o.patient_id], AccessAction.SEARCH, context)
+    mark_displayed(actor.id, [o.patient_id for o in orders if o.patient_id], AccessAction.SEARCH, context)
 
 
 def get_order(actor: User, order_id: int, context: str) -> Order:
@@ -266,7 +267,7 @@ def get_order(actor: User, order_id: int, context: str) -> Order:
         raise NotFound("Ordern finns inte.", field="order_id")
     if order.patient_id is not None:
         patient_id = order.patient_id
-        record_patient_access(actor.id, [patient_id], AccessAction.SEARCH, context)
+        mark_displayed(actor.id, [patient_id], AccessAction.SEARCH, context)
         order = db.session.scalar(orders_query(actor).where(Order.id == order_id).options(
             selectinload(Order.lines).joinedload(OrderLine.article), joinedload(Order.outbound_delivery)))
     return order
@@ -277,7 +278,7 @@ def find_patient(actor: User, personnummer: str, context: str) -> Patient | None
     patient = db.session.scalar(select(Patient).where(Patient.personnummer == personnummer))
     if patient is not None:
         patient_id = patient.id
-        record_patient_access(actor.id, [patient_id], AccessAction.SEARCH, context)
+        mark_displayed(actor.id, [patient_id], AccessAction.SEARCH, context)
         patient = db.session.get(Patient, patient_id)
     return patient
 

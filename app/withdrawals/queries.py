@@ -12,7 +12,8 @@ from math import ceil
 from sqlalchemy import Select, and_, select, union_all
 from sqlalchemy.orm import joinedload
 
-from core.privacy.access_log import AccessAction, record_patient_access
+from core.privacy.access_log import AccessAction
+from core.privacy.chokepoint import mark_displayed
 from core.clock import local_today
 from core.errors import NotFound
 from core.extensions import db
@@ -187,7 +188,7 @@ def search_withdrawals(actor: User, criteria: WithdrawalCriteria, state: TableSt
     if conditions is None or units == []:
         return Page([], 0, state, LIST_COLUMNS)
     page = _capped_page(conditions, LIST_COLUMNS, state, units)
-    record_patient_access(actor.id, [line.patient_id for line in page.rows], AccessAction.WITHDRAWALS, context)
+    mark_displayed(actor.id, [line.patient_id for line in page.rows], AccessAction.WITHDRAWALS, context)
     return page
 
 
@@ -208,7 +209,7 @@ def withdrawals_per_article(actor: User, patient_id: int, article_id: int | None
     if db.session.scalar(select(Patient.id).where(Patient.id == patient_id)) is None:
         raise NotFound("Patienten finns inte.", field="patient")
     # Logged first: the log commits, and what is loaded after it stays fresh for the page.
-    record_patient_access(actor.id, [patient_id], AccessAction.WITHDRAWALS, context)
+    mark_displayed(actor.id, [patient_id], AccessAction.WITHDRAWALS, context)
     patient = db.session.get(Patient, patient_id)
     articles = list(db.session.scalars(
         select(Article).where(Article.id.in_(
@@ -253,7 +254,7 @@ def get_withdrawal(actor: User, number: str, context: str, today: date | None = 
         packages_per_withdrawal=row.packages_per_withdrawal, withdrawals_left=row.withdrawals_left,
         row_status=row.display_status(today or local_today()),
     )
-    record_patient_access(actor.id, [withdrawal.patient_id], AccessAction.WITHDRAWALS, context)
+    mark_displayed(actor.id, [withdrawal.patient_id], AccessAction.WITHDRAWALS, context)
     return detail
 
 
@@ -262,7 +263,7 @@ def row_for_new_withdrawal(actor: User, row_id: int, context: str) -> Prescripti
     patient_id = db.session.scalar(select(PrescriptionRow.patient_id).where(PrescriptionRow.id == row_id))
     if patient_id is None:
         raise NotFound("Förskrivningsraden finns inte.", field="row_id")
-    record_patient_access(actor.id, [patient_id], AccessAction.WITHDRAWALS, context)
+    mark_displayed(actor.id, [patient_id], AccessAction.WITHDRAWALS, context)
     return db.session.get(PrescriptionRow, row_id, options=[
         joinedload(PrescriptionRow.article), joinedload(PrescriptionRow.prescription).joinedload(Prescription.patient),
     ])

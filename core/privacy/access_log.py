@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
 from sqlalchemy import Select, func, insert, select
@@ -9,8 +11,8 @@ from sqlalchemy.orm import contains_eager
 
 from core.clock import utcnow
 from core.extensions import db
-from core.store import begin_write
 from core.models import AccessLogEntry, Patient, User
+from core.store import begin_write
 
 
 class AccessAction(str, Enum):
@@ -20,6 +22,9 @@ class AccessAction(str, Enum):
     RECEIPT = "receipt"
     WITHDRAWALS = "withdrawals"
     ACCESS_LOG = "access_log"
+    DISPLAY = "display"
+    LOG_EXPORT = "log_export"
+    LOG_EXTRACT = "log_extract"
 
     @property
     def label(self) -> str:
@@ -33,15 +38,34 @@ ACTION_LABELS = {
     AccessAction.RECEIPT: "Förskrivningskvitto",
     AccessAction.WITHDRAWALS: "Uttag",
     AccessAction.ACCESS_LOG: "Läsning av åtkomstloggen",
+    AccessAction.DISPLAY: "Visning av patientuppgifter",
+    AccessAction.LOG_EXPORT: "Export av åtkomstloggen",
+    AccessAction.LOG_EXTRACT: "Logutdrag till patient",
 }
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One access-log row to write: this user saw this patient, doing this, on this screen."""
+
+    user_id: int
+    patient_id: int
+    action: AccessAction
+    context: str
 
 
 def record_patient_access(user_id: int, patient_ids: Iterable[int], action: AccessAction, context: str) -> int:
     """Write one access-log row per patient read, commit, and return how many were written."""
+    return record_rows([Mark(user_id, pid, action, context) for pid in dict.fromkeys(patient_ids)])
+
+
+def record_rows(marks: Iterable[Mark]) -> int:
+    """Write the rows at one moment, commit, and return how many were written."""
     now = utcnow()
     rows = [
-        {"at": now, "user_id": user_id, "patient_id": pid, "action": action.value, "context": context[:120]}
-        for pid in dict.fromkeys(patient_ids)
+        {"at": now, "user_id": m.user_id, "patient_id": m.patient_id, "action": AccessAction(m.action).value,
+         "context": m.context[:120]}
+        for m in marks
     ]
     if rows:
         begin_write()
@@ -50,8 +74,9 @@ def record_patient_access(user_id: int, patient_ids: Iterable[int], action: Acce
     return len(rows)
 
 
-def access_log_query(user_id: int | None = None, patient_id: int | None = None) -> Select:
-    """Return the log entries, optionally for one user and/or one patient."""
+def access_log_query(user_id: int | None = None, patient_id: int | None = None,
+                     since: datetime | None = None, until: datetime | None = None) -> Select:
+    """Return the log entries, optionally for one user, one patient and a period [since, until) in UTC."""
     query = (
         select(AccessLogEntry)
         .join(AccessLogEntry.user)
@@ -62,7 +87,20 @@ def access_log_query(user_id: int | None = None, patient_id: int | None = None) 
         query = query.where(AccessLogEntry.user_id == user_id)
     if patient_id is not None:
         query = query.where(AccessLogEntry.patient_id == patient_id)
+    if since is not None:
+        query = query.where(AccessLogEntry.at >= since)
+    if until is not None:
+        query = query.where(AccessLogEntry.at < until)
     return query
+
+
+def access_log_entries(user_id: int | None, patient_id: int | None, since: datetime | None,
+                       until: datetime | None) -> list[AccessLogEntry]:
+    """Return every matching entry, oldest first, with the users' roles and units (for export and extract)."""
+    via_user = contains_eager(AccessLogEntry.user)
+    query = access_log_query(user_id, patient_id, since, until).options(
+        via_user.selectinload(User.units), via_user.selectinload(User.role_rows))
+    return list(db.session.scalars(query.order_by(AccessLogEntry.at, AccessLogEntry.id)).unique())
 
 
 def find_patient_by_personnummer(personnummer: str) -> Patient | None:
@@ -85,3 +123,7 @@ def access_log_page(user_id: int | None, patient_id: int | None, limit: int, off
         query.order_by(AccessLogEntry.at.desc(), AccessLogEntry.id.desc()).limit(limit).offset(offset)
     ).all()
     return total, list(page)
+
+
+def user_exists(user_id: int) -> bool:
+    return db.session.get(User, user_id) is not None

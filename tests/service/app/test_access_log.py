@@ -5,11 +5,11 @@ import logging
 
 from sqlalchemy import select
 
-from core.privacy.access_log import AccessAction, record_patient_access
 from core.auth.roles import Role
 from core.extensions import db
 from core.logging_setup import PersonalDataFilter, redact
 from core.models import AccessLogEntry
+from core.privacy.access_log import AccessAction, record_patient_access
 from tests import factories
 from tests.conftest import api_token, login
 
@@ -65,6 +65,7 @@ def test_api_lists_the_log_for_admins_newest_first(client, ctx):
     assert body["total"] == 2
     assert {e["action"] for e in body["entries"]} == {"search", "overview"}
     assert all(e["personnummer"] == anna.personnummer for e in body["entries"])
+    assert {e["screen"] for e in body["entries"]} == {"Patientsökning", "Patientöversikt"}
 
     bad = client.get("/api/v1/access-log?limit=0", headers={"Authorization": f"Bearer {token}"})
     assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "limit"
