@@ -144,7 +144,7 @@ def report_command(incident_id: int, fmt: str, output: Path | None) -> None:
 
     report = reconciliation.build(incident_id)
     if fmt == "csv":
-        data = export.to_csv(report).encode("utf-8-sig")
+        data = export.to_csv(report).encode("utf-8")
     elif fmt == "pdf":
         data = export.to_pdf(report)
     else:

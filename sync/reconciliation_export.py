@@ -2,23 +2,21 @@
 
 Lines are named by reserve number and the main server's id; the UUID key is left to the
 trace link on the HTML page. CSV is what a Swedish Excel opens as it is: semicolons, UTF-8
-with BOM (added by the caller), Swedish headers, dates as 2026-11-02 08:15, numbers with a
+with BOM (core/spreadsheet.py), Swedish headers, dates as 2026-11-02 08:15, numbers with a
 space between thousands. The PDF wraps every cell inside its column, so nothing overlaps.
 """
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import to_local
+from core.formatting import number
+from core.spreadsheet import excel_csv
 from sync.balance import Balance, balance
 from sync.reconciliation import Line, Report
 from sync.rules import PRIORITY
-
-NBSP = "\u00a0"  # the thousands separator a Swedish Excel reads as part of a number
-
 
 @dataclass(frozen=True)
 class Group:
@@ -38,11 +36,6 @@ def groups(report: Report) -> list[Group]:
         grouped.setdefault((line.kind, line.unit_label), []).append(line)
     order = sorted(grouped, key=lambda k: (PRIORITY.get(k[0], 99), k[1] == "Ingen enhet angiven", k[1]))
     return [Group(grouped[k][0].kind_label, k[1], tuple(grouped[k])) for k in order]
-
-
-def number(n: int) -> str:
-    """Return an integer in Swedish form: 12 345."""
-    return f"{n:,}".replace(",", NBSP)
 
 
 def moment(value: datetime | None) -> str:
@@ -84,18 +77,12 @@ def _csv_row(line: Line) -> tuple[str, ...]:
 
 
 def to_csv(report: Report) -> str:
-    """Return the report as CSV: a title and totals, then one row per line under Swedish headers."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([f"Avstämning efter driftstörning – händelse {report.incident_id}", _title(report)])
-    for label, count in summary(report):
-        writer.writerow([label, number(count)])
-    writer.writerow(["Balanserar", "ja" if report.balance.balanced else "nej"])
-    writer.writerow([])
-    writer.writerow(HEADER)
-    for group in groups(report):
-        writer.writerows(_csv_row(line) for line in group.lines)
-    return out.getvalue()
+    """Return the report as CSV Excel opens as it is: a title and totals, then one row per line."""
+    return excel_csv([
+        [f"Avstämning efter driftstörning – händelse {report.incident_id}", _title(report)],
+        *([label, number(count)] for label, count in summary(report)),
+        ["Balanserar", "ja" if report.balance.balanced else "nej"], [], HEADER,
+        *(_csv_row(line) for group in groups(report) for line in group.lines)])
 
 
 # --- Text -----------------------------------------------------------------------------------------

@@ -356,7 +356,7 @@ def reconciliation_report(incident_id: int):
 @bp.get("/avstamning/<int:incident_id>.csv")
 @permission_required(Permission.READ_SYNC_REPORTS)
 def reconciliation_csv(incident_id: int):
-    body = export.to_csv(_report(incident_id)).encode("utf-8-sig")  # BOM: Excel reads å ä ö right
+    body = export.to_csv(_report(incident_id)).encode("utf-8")
     response = current_app.response_class(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="avstamning-{incident_id}.csv"'
     return response

@@ -1,8 +1,6 @@
 """The access log as plain lines for the region's log review: CSV export and the patient's extract."""
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -10,10 +8,9 @@ from core.clock import to_local
 from core.models import AccessLogEntry
 from core.privacy.access_log import AccessAction
 from core.privacy.screens import screen_name
+from core.spreadsheet import excel_csv
 
 CSV_HEADER = ("Tid", "Användare", "Namn", "Roll", "Enhet", "Personnummer", "Patient", "Åtgärd", "Skärm")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-BOM = "\ufeff"  # Excel reads a semicolon CSV as UTF-8 only when it starts with the byte-order mark
 
 
 @dataclass(frozen=True)
@@ -56,16 +53,6 @@ def _action_label(action: str) -> str:
 
 def log_csv(lines: Sequence[LogLine]) -> bytes:
     """Return the lines as semicolon-separated UTF-8 with a BOM, so Swedish Excel opens it as it is."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for line in lines:
-        writer.writerow(tuple(_cell(value) for value in (
-            line.at, line.username, line.user_name, line.roles, line.units, line.personnummer, line.patient_name,
-            line.action, line.screen)))
-    return (BOM + buffer.getvalue()).encode("utf-8")
-
-
-def _cell(value: str) -> str:
-    """Keep a typed-in name from running as a spreadsheet formula (CSV injection)."""
-    return f"'{value}" if value[:1] in FORMULA_STARTS else value
+    return excel_csv([CSV_HEADER, *((line.at, line.username, line.user_name, line.roles, line.units,
+                                      line.personnummer, line.patient_name, line.action, line.screen)
+                                     for line in lines)]).encode("utf-8")

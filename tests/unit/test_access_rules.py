@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.access import mails
-from app.access.report import HEADER, neutralise, to_csv
+from app.access.report import HEADER, to_csv
+from core.spreadsheet import neutralise
 from app.access.rules import (
     ChangeType, Kind, missing_fields, parse_customer_numbers, reference, required_fields, returnable_fields,
     suggest_username, token_usable,
