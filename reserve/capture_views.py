@@ -177,6 +177,7 @@ def queue():
                               AccessAction.SEARCH, "reserve.queue")
     return render_template("reserve/queue.html", page=page, status=status, show_patients=show_patients,
                            kind_labels=KIND_LABELS, channel_labels=CHANNEL_LABELS, slugs=SLUG_OF, kinds=KINDS,
+                           work_order_types=WORK_ORDER_TYPES,
                            breadcrumbs=crumbs(("Arbetskö", None)))
 
 

@@ -155,4 +155,4 @@ def log_call():
     return redirect(url_for("reserve.customer_service") + "#samtalslogg")
 
 
-from reserve import capture_views, kit_views  # noqa: E402,F401 - they add their routes to bp
+from reserve import capture_views, kit_views, work_order_views  # noqa: E402,F401 - they add their routes to bp
