@@ -88,3 +88,16 @@ def test_it_staff_follow_a_captured_prescription_without_seeing_the_patient(rese
     login(client, "sara")  # IT staff: the routine's pages, yes; patients' data, never
     page = client.get(f"/reserv/arenden/{item.reserve_number}")
     assert page.status_code == 200 and world["patient"].personnummer not in page.get_data(as_text=True)
+
+
+def test_captured_stock_moves_show_in_the_orders_list_until_and_after_registration(reserve_active, world, client):
+    data = CaptureInput(kind="stock_move", channel="phone", unit="420107", article="200101", packages=10)
+    item = capture.capture(world["hms"], data, current_app.extensions["reserve.runbooks"], CAPTURED_AT).item
+    db.session.commit()
+    login(client, "johan")
+    section = html_lib.unescape(client.get("/order/").get_data(as_text=True)).split('id="reservrutin"')[1]
+    assert item.reserve_number in section and "Lagerflytt" in section and "Väntar på registrering" in section
+    assert note_item_registered(item.reserve_number, "L00000007", REGISTERED_AT)
+    db.session.commit()
+    section = html_lib.unescape(client.get("/order/").get_data(as_text=True)).split('id="reservrutin"')[1]
+    assert "Registrerad i huvudsystemet (L00000007)" in section
