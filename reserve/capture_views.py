@@ -178,6 +178,7 @@ def queue():
                               AccessAction.SEARCH, "reserve.queue")
     return render_template("reserve/queue.html", page=page, status=status, show_patients=show_patients,
                            kind_labels=KIND_LABELS, channel_labels=CHANNEL_LABELS, slugs=SLUG_OF, kinds=KINDS,
+                           work_order_types=WORK_ORDER_TYPES,
                            breadcrumbs=crumbs(("Arbetskö", None)))
 
 
@@ -205,9 +206,14 @@ def _render_item(item: ReserveItem, form: CancelForm, code: int = 200):
 
 
 @bp.get("/arenden/<number>")
-@permission_required(Permission.VIEW_RESERVE_ROUTINE)
 def item(number: str):
-    return _render_item(capture.get_item(number), CancelForm(formdata=None))
+    # Those who work the routine see every item; a prescriber the captured prescriptions, to follow
+    # one from the patient's overview to the main server (seed 004: traceability).
+    current = capture.get_item(number)
+    if not (current_user.can(Permission.VIEW_RESERVE_ROUTINE)
+            or (current.kind == PRESCRIPTION and current_user.can(Permission.PRESCRIBE))):
+        abort(403)
+    return _render_item(current, CancelForm(formdata=None))
 
 
 @bp.post("/arenden/<number>/makulera")

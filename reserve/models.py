@@ -137,6 +137,12 @@ class ReserveItem(db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     registered_at: Mapped[datetime | None] = mapped_column(DateTime)  # told by the sync engine
     main_server_id: Mapped[str | None] = mapped_column(String(80))
+    # A work order taken by a technician (seed 004: "lämnas till ansvarig tekniker"); NULL: unassigned.
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # An acute prescription, once registered: the local prescription made from it, so it shows where
+    # prescribers look (the patient's overview, receipts, copy/correct).
+    prescription_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id"), index=True)
 
     patient: Mapped[Patient | None] = relationship()
     unit: Mapped[PrescribingUnit | None] = relationship()
@@ -145,6 +151,8 @@ class ReserveItem(db.Model):
     captured_by: Mapped[User] = relationship(foreign_keys=[captured_by_id])
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
     duplicate_of: Mapped[ReserveItem | None] = relationship(foreign_keys=[duplicate_of_id], remote_side=[id])
+    technician: Mapped[User | None] = relationship(foreign_keys=[technician_id])
+    prescription: Mapped[Prescription | None] = relationship(foreign_keys=[prescription_id])
 
     @property
     def reserve_number(self) -> str:

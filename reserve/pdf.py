@@ -337,7 +337,7 @@ def render_runbook_sheets(sheets: Sequence[RunbookSheet], header: KitHeader) -> 
             Spacer(1, 2 * mm),
             _table(("Steg", "Roll", "Senast", "Registrera"), sheet.steps, (72 * mm, 36 * mm, 20 * mm, 49 * mm),
                    styles),
-            Paragraph("Att säga till den som ringer", styles["h2"]),
+            *([Paragraph("Att säga till den som ringer", styles["h2"])] if sheet.callers else []),
             *[Paragraph(f"• {escape(text)}", styles["body"]) for text in sheet.callers],
         ]))
     return _document(story, header, "Checklistor")

@@ -14,9 +14,11 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.store import begin_write
+from reserve.capture import get_item
 from reserve.hooks import mark_item_registered
 from reserve.models import AwaitingRegistration, ReserveItem
-from reserve.rules import CAPTURED, format_reserve_number
+from reserve.rules import CAPTURED, PRESCRIPTION, format_reserve_number
+from reserve.signals import captured_prescription_registered
 from sync.outbox import Trace, items_for_subject, traces_for
 
 REGISTERED_STATES = ("acked", "resolved")  # resolved: linked to the server's record, or sent anew
@@ -55,10 +57,21 @@ def refresh(now: datetime) -> int:
         return 0
     begin_write()
     for number, trace in done_items:
-        mark_item_registered(number, trace.final_server_id, trace.registered_at or now)
+        note_item_registered(number, trace.final_server_id, trace.registered_at or now)
     for prescription_id, trace in done_marks:
         mark = db.session.get(AwaitingRegistration, prescription_id, populate_existing=True)
         if mark is not None and mark.registered_at is None:
             mark.registered_at, mark.main_server_id = trace.registered_at or now, trace.final_server_id
     db.session.commit()
     return len(done_items) + len(done_marks)
+
+
+def note_item_registered(number: str, main_server_id: str | None, at: datetime) -> bool:
+    """Note the main server's registration of a captured item; an acute prescription becomes a local
+    prescription (through the signal), so prescribers find it in the patient's overview. The caller commits."""
+    if not mark_item_registered(number, main_server_id, at):
+        return False
+    item = get_item(number)
+    if item.kind == PRESCRIPTION and item.prescription_id is None:
+        captured_prescription_registered.send(item, main_server_id=main_server_id, at=at)
+    return True

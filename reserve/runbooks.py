@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 import pydantic
 
 from core.auth.roles import Role
+from reserve.phases import PHASE_LABELS, Phase, script_phases
 from reserve.rules import KINDS
 from status.rules import ESCALATION_ROLES
 from status.scenarios import Scenario
@@ -123,6 +124,22 @@ class CaptureSchema(_Schema):
     without_reserve_kinds: list[Literal[KINDS]] = []  # type: ignore[valid-type]
 
 
+Sentences = list[Text]
+
+
+class ScriptSchema(_Schema):
+    """What customer service says to callers, one list of sentences per phase of the outage."""
+
+    suspected: Sentences | None = None
+    outage: Sentences | None = None
+    reserve: Sentences | None = None
+    recovering: Sentences | None = None
+    resolved: Sentences | None = None
+
+    def phases(self) -> dict[str, list[str]]:
+        return {phase: lines for phase, lines in self.model_dump().items() if lines is not None}
+
+
 class RunbookSchema(_Schema):
     schema_version: Literal[1] = pydantic.Field(alias="schema")
     key: Key
@@ -131,7 +148,7 @@ class RunbookSchema(_Schema):
     source: ShortText
     summary: Text
     relative_to: Literal[OUTAGE_START, RESERVE_ACTIVATED] = OUTAGE_START
-    callers: list[Text] = pydantic.Field(min_length=1)
+    script: ScriptSchema = ScriptSchema()
     banner: BannerSchema
     capture: CaptureSchema = CaptureSchema()
     steps: list[StepSchema] = pydantic.Field(min_length=1, max_length=60)
@@ -143,6 +160,20 @@ class RunbookSchema(_Schema):
             if step.key in seen:
                 raise ValueError(f"step key {step.key!r} is used twice")
             seen.add(step.key)
+        return self
+
+    @pydantic.model_validator(mode="after")
+    def _script_covers_the_scenarios_phases(self) -> RunbookSchema:
+        given = self.script.phases()
+        if self.applies_to == RESERVE_ROUTINE:
+            if given:
+                raise ValueError("script: the reserve routine has no script; write it in the scenario's runbook")
+            return self
+        expected = [p.value for p in script_phases(Scenario(self.applies_to))]
+        if missing := [p for p in expected if not given.get(p)]:
+            raise ValueError(f"script: phase {', '.join(missing)} needs at least one sentence")
+        if extra := [p for p in given if p not in expected]:
+            raise ValueError(f"script: phase {', '.join(extra)} does not occur in this scenario")
         return self
 
 
@@ -173,13 +204,18 @@ class Runbook:
     source: str
     summary: str
     relative_to: str
-    callers: tuple[str, ...]
+    script: dict[Phase, tuple[str, ...]]
     banner: dict[str, str]
     capture_roles: frozenset[str]
     capture_kinds: frozenset[str]
     steps: tuple[Step, ...]
     path: str
     digest: str  # of the file's bytes: a checklist remembers which version it was made from
+
+    @property
+    def callers(self) -> tuple[str, ...]:
+        """Return every phase's script in order, each sentence headed by its phase (for the printed kit)."""
+        return tuple(f"{PHASE_LABELS[phase]}: {line}" for phase, lines in self.script.items() for line in lines)
 
     def banner_text(self, roles: frozenset[Role]) -> str:
         """Return what the banner tells a user with these roles to do."""
@@ -249,7 +285,8 @@ def load_runbook(path: Path) -> Runbook:
                                                                         f"name {path.stem!r}")
     return Runbook(
         key=schema.key, applies_to=schema.applies_to, title=schema.title, source=schema.source,
-        summary=schema.summary, relative_to=schema.relative_to, callers=tuple(schema.callers),
+        summary=schema.summary, relative_to=schema.relative_to,
+        script={Phase(phase): tuple(lines) for phase, lines in schema.script.phases().items()},
         banner={k: v for k, v in schema.banner.model_dump().items() if v},
         capture_roles=frozenset(schema.capture.without_reserve_roles),
         capture_kinds=frozenset(schema.capture.without_reserve_kinds),

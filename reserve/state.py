@@ -6,6 +6,7 @@ what the runbooks say to do.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, g, has_request_context, request
@@ -16,10 +17,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.auth.roles import Role
 from core.clock import utcnow
 from core.extensions import db
+from reserve.phases import Phase, phase_of
 from reserve.runbooks import RESERVE_ROUTINE, Runbook
 from status import readmodel
 from status.readmodel import ReserveState, banner_for
+from status.incidents import MAIN_SERVER
 from status.rules import prognosis_valid
+from status.scenarios import Scenario
 from core.formatting import local_text
 
 def current_state() -> ReserveState | None:
@@ -44,6 +48,41 @@ def printout_data_as_of() -> datetime | None:
 
 def runbook_for(key: str) -> Runbook | None:
     return current_app.extensions["reserve.runbooks"].get(key)
+
+
+@dataclass(frozen=True)
+class CallerScript:
+    """What customer service says now: the phase, its scenario's runbook, and that phase's sentences."""
+
+    phase: Phase
+    runbook: Runbook
+    lines: tuple[str, ...]
+
+
+def caller_script(reserve: ReserveState | None, public: dict, now: datetime) -> CallerScript | None:
+    """Return the one script customer service reads to callers now (None: no disruption to speak of).
+
+    The scenario is the reserve state's, else that of the open disruption of customer service or
+    the telephony, else (suspected, resolved) that of the main server or the latest incident.
+    """
+    other = None if reserve else readmodel.current_incident(any_track=True)
+    latest = None if reserve or other else readmodel.latest_incident()
+    suspect = any(c["key"] == MAIN_SERVER and c["state"] == "suspect" for c in public.get("components", ()))
+    phase = phase_of(reserve, main_server_suspect=suspect, other_incident_open=other is not None,
+                     resolved_at=latest.resolved_at if latest else None, now=now)
+    if phase is None:
+        return None
+    if reserve:
+        scenario = reserve.scenario
+    elif other:
+        scenario = Scenario(other.scenario)
+    elif phase is Phase.RESOLVED and latest:
+        scenario = Scenario(latest.scenario)
+    else:
+        scenario = Scenario.MAIN_SERVER_OUTAGE
+    runbook = runbook_for(scenario.value)
+    lines = runbook.script.get(phase, ()) if runbook else ()
+    return CallerScript(phase, runbook, lines) if runbook and lines else None
 
 
 def _roles() -> frozenset[Role]:

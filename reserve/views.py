@@ -21,7 +21,7 @@ from reserve import calls, checklists, state
 from reserve.forms import CallForm, StepForm
 from reserve.models import CallLogEntry, Checklist, ReserveItem
 from reserve.rules import CAPTURED, KIND_LABELS, STEP_STATE_LABELS
-from reserve.runbooks import RESERVE_ROUTINE, RUNBOOK_ROLES
+from reserve.runbooks import RUNBOOK_ROLES
 from status.public_page import public_status
 from status import readmodel
 from status.scenarios import Scenario
@@ -111,11 +111,10 @@ def _customer_service_context(now) -> dict:  # noqa: ANN001
     reserve_state = state.current_state()
     public, _ = public_status(now)
     books = _runbooks()
-    outage_book = books.get(reserve_state.scenario.value) if reserve_state else None
     lost_contact = readmodel.customer_service_contact_lost()
+    script = state.caller_script(reserve_state, public, now)
     return {
-        "reserve": reserve_state, "public": public, "outage_book": outage_book,
-        "routine_book": books[RESERVE_ROUTINE] if reserve_state and reserve_state.active else None,
+        "reserve": reserve_state, "public": public, "script": script,
         "lost_contact": lost_contact, "lost_contact_book": books.get(Scenario.CUSTOMER_SERVICE_CONTACT_LOST.value),
         "prognosis": state.prognosis_text(reserve_state, now) if reserve_state else None,
         "kind_labels": KIND_LABELS, "labels": {"caller_type": calls.CALLER_TYPES, "topic": calls.TOPICS,
@@ -156,4 +155,4 @@ def log_call():
     return redirect(url_for("reserve.customer_service") + "#samtalslogg")
 
 
-from reserve import capture_views, kit_views  # noqa: E402,F401 - they add their routes to bp
+from reserve import capture_views, kit_views, work_order_views  # noqa: E402,F401 - they add their routes to bp

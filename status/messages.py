@@ -39,7 +39,9 @@ def automatic_reserve_text(activated_at: datetime) -> str:
             "Akuta förskrivningar tas emot via Kundservice.")
 
 
-AUTOMATIC_RESERVE_REASON = "Fyra timmar utan prognos (seed 001, automatisk aktivering)."
+# Shown on the public status page: written for the public, no internal words.
+AUTOMATIC_RESERVE_REASON = ("Fyra timmar utan prognos för när felet är åtgärdat: reservrutinen gäller "
+                            "automatiskt enligt regionens rutin vid driftstörning.")
 
 
 def escalation_mail(system: str, scenario: Scenario, event: str, role: str, *, incident_id: int,

@@ -33,7 +33,7 @@ class PatientDetailsForm(FlaskForm):
         "Patientkategori nutrition",
         choices=[
             SelectChoice("", "Blank (patienten betalar 50 %)"),
-            SelectChoice(NUTRITION_FULL, "Helnutrition (högst 1 500 kr/månad)"),
+            SelectChoice(NUTRITION_FULL, "Fullnutrition (högst 1 500 kr/månad)"),
         ],
         validators=[Optional()],
     )

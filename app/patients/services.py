@@ -18,10 +18,12 @@ from core.clock import local_today, utcnow
 from core.errors import NotFound
 from core.extensions import db
 from core.store import begin_write
+from reserve.models import ReserveItem
 from core.models import (
     ROW_ACTIVE, Article, ContactPerson, Patient, Prescription, PrescriptionRow, ProductArea, User,
 )
 from app.patients.register import PopulationRegister, RegisterUnavailable
+from app.patients.reserve_rows import PendingRow, captured_prescriptions
 from app.patients.search import PatientCriteria, RowState, SearchKind
 
 
@@ -94,6 +96,10 @@ class PatientOverview:
     today: date
     register_problem: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Acute prescriptions captured in the reserve routine: not yet registered (shown among the
+    # active rows), and registered ones by local prescription id (the trace, seed 004).
+    pending: list[PendingRow] = field(default_factory=list)
+    captured: dict[int, ReserveItem] = field(default_factory=dict)
 
 
 def get_patient(patient_id: int) -> Patient:
@@ -153,10 +159,12 @@ def patient_overview(patient_id: int, actor: User, area_ids: set[int] | None, co
         )
         .order_by(Prescription.prescribed_on.desc(), PrescriptionRow.id.desc())
     ).all()
+    pending, captured = captured_prescriptions(patient.id, selected)
     active = [r for r in rows if r.is_active_on(today)]
     closed = [r for r in rows if not r.is_active_on(today)]
     mark_displayed(actor.id, [patient.id], AccessAction.OVERVIEW, context)
-    return PatientOverview(patient, active, closed, areas, selected, today, problem)
+    return PatientOverview(patient, active, closed, areas, selected, today, problem, pending=pending,
+                           captured=captured)
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def overview(patient_id: int):
     view = services.patient_overview(patient_id, current_user, _selected_areas(), "patients.overview")
     if view.register_problem:
         flash(view.register_problem, "error")
-    active = paginate_list(view.active_rows, ROW_COLUMNS, TableState.from_args(
+    active = paginate_list([*view.pending, *view.active_rows], ROW_COLUMNS, TableState.from_args(
         request.args, ROW_COLUMNS, default_sort="date", default_direction="desc", prefix="a_"))
     closed = paginate_list(view.closed_rows, ROW_COLUMNS, TableState.from_args(
         request.args, ROW_COLUMNS, default_sort="date", default_direction="desc", prefix="c_"))

@@ -15,6 +15,8 @@ from app.withdrawals import order_services as services
 from app.withdrawals.forms import OrderForm
 from app.withdrawals.models import Order, StockLevel
 from app.withdrawals.rules import CENTRAL_WAREHOUSE, ORDER_TYPE_LABELS, OrderType
+from reserve.listings import captured_orders
+from reserve.rules import KIND_LABELS
 
 bp = Blueprint("orders", __name__, url_prefix="/order")
 
@@ -59,7 +61,8 @@ def index():
     state = TableState.from_args(request.args, ORDER_COLUMNS, default_sort="created", default_direction="desc")
     page = paginate_query(query, ORDER_COLUMNS, state, tie_breaker=Order.id.desc())
     html = render_template("withdrawals/orders/index.html", page=page, order_type=order_type, missing=missing,
-                           types=ORDER_TYPE_LABELS, breadcrumbs=_crumbs())
+                           types=ORDER_TYPE_LABELS, captured=captured_orders(), kind_labels=KIND_LABELS,
+                           breadcrumbs=_crumbs())
     services.log_orders_shown(current_user, page.rows, "orders.index")  # after rendering: the log commits
     return html
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.extensions import db
 from core.models._columns import created_at_column
 
-NUTRITION_FULL = "full_nutrition"  # helnutrition; blank (None) means the patient pays 50 %
+NUTRITION_FULL = "full_nutrition"  # fullnutrition (the seed's word); blank (None) means the patient pays 50 %
 
 
 class Patient(db.Model):

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -108,6 +109,24 @@ def capture(page: Page, slug: str, channel: str, **fields: str) -> Page:
     return page
 
 
+SHOTS = Path("/tmp/outage-day-screenshots")
+
+
+def shoot(page: Page, name: str) -> None:
+    """Keep a screenshot of what the person sees, to look at after the run."""
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def open_overview(page: Page, personnummer: str) -> None:
+    page.goto("/patient/")
+    page.get_by_label("Personnummer").fill(personnummer)
+    page.get_by_role("button", name="Sök", exact=True).click()
+    if not re.search(r"/patient/\d+", page.url):
+        page.locator("table.data tbody a").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(personnummer)
+
+
 def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: ANN001
     stack = outage_stack
 
@@ -167,6 +186,19 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     expect(agent.locator(".flash").first).to_contain_text("registrerad med reservnummer")
     stock_move_item = agent.get_by_role("heading", level=1).inner_text().split()[-1]
 
+    # Customer service reads only the reserve routine's script; the prescriber finds the phoned-in
+    # prescription in the patient's overview, marked with its reserve number.
+    agent.goto("/reserv/kundservice")
+    script = agent.locator("#manus")
+    expect(script).to_have_attribute("data-phase", "reserve")
+    expect(script).to_contain_text("reservrutinen gäller")
+    expect(script).not_to_contain_text("Förskrivare ombeds avvakta")
+    shoot(agent, "1-kundservice-reservrutin")
+    open_overview(prescriber, personnummer)
+    pending = prescriber.locator("#aktiva-rader tbody tr", has_text=prescription_item)
+    expect(pending).to_contain_text("Väntar på registrering")
+    shoot(prescriber, "2-forskrivare-vantar-pa-registrering")
+
     # An e-mailed order carrying a personnummer is refused: phone it in.
     capture(agent, "bestallning", "E-post", **{
         "Enhet (kund)": PRESCRIBING_UNIT, "Artikelnummer": PHONED_IN_ARTICLE, "Antal förpackningar": "1",
@@ -195,6 +227,35 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     for item in (prescription_item, stock_move_item):
         hms.goto(f"/reserv/arenden/{item}")
         expect(hms.locator("main dl")).to_contain_text(REGISTERED_WITH_ID)
+
+    # Registered: an ordinary active row with the main server's id, a receipt and copy/correct.
+    prescriber.reload()
+    registered = prescriber.locator("#aktiva-rader tbody tr", has_text=f"reservnr {prescription_item}")
+    expect(registered).to_contain_text(re.compile(r"huvudsystemet \w+"))
+    expect(registered).not_to_contain_text("Väntar på registrering")
+    expect(registered.locator("input[type=checkbox]")).to_be_visible()
+    receipt = prescriber.request.get(registered.get_by_role("link", name="Kvitto").get_attribute("href"))
+    assert receipt.ok and receipt.body().startswith(b"%PDF")
+    shoot(prescriber, "3-forskrivare-registrerad-rad")
+    agent.goto("/reserv/kundservice")
+    expect(agent.locator("#manus")).to_have_attribute("data-phase", "recovering")
+
+    # A work order for the technicians: the technician finds it under "Arbetsordrar" and takes it.
+    capture(agent, "arbetsorder", "Telefon", **{"Ansvarig förskrivare": "1", "Arbetsordertyp": "Reparation",
+                                                "Anteckning": "Rullstolens broms tar inte"})
+    expect(agent.locator(".flash").first).to_contain_text("registrerad med reservnummer")
+    work_order_item = agent.get_by_role("heading", level=1).inner_text().split()[-1]
+    technician = new_page(stack.web_url)
+    log_in(technician, "technician")
+    technician.get_by_role("navigation", name="Flikar").get_by_role("link", name="Arbetsordrar").click()
+    assert_accessible(technician)
+    row = technician.locator("#arbetsordrar tbody tr", has_text=work_order_item)
+    expect(row).to_contain_text("Reparation")
+    expect(row).to_contain_text("Ej tilldelad")
+    row.get_by_role("button", name="Ta arbetsordern").click()
+    expect(technician.locator("#arbetsordrar tbody tr", has_text=work_order_item)).to_contain_text(
+        "Tagen av Erik Svensson")
+    shoot(technician, "4-tekniker-arbetsordrar")
 
 
 def review_queue_filter_correct_and_approve(hms: Page, stock_move_item: str, prescription_item: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 from app import create_app
 from core.config import TestConfig
 from reserve import RUNBOOK_DIR
+from reserve.phases import Phase
 from reserve.runbooks import APPLIES_TO, RUNBOOK_ROLES, RunbookError, load_runbook, load_runbooks, parse_deadline
 
 GOOD = """\
@@ -19,7 +20,7 @@ applies_to = "telephony_disruption"
 title = "Störningar i telefonin"
 source = "Seed 001"
 summary = "Telefonin är störd."
-callers = ["Telefonin är störd."]
+script = { outage = ["Telefonin är störd."], reserve = ["Reservrutin gäller."], resolved = ["Telefonin fungerar."] }
 
 [banner]
 default = "Se Driftstatus."
@@ -88,6 +89,34 @@ def test_a_broken_file_is_refused_with_file_line_and_field(tmp_path, change, lin
         load_runbook(path)
     assert caught.value.path == str(path) and caught.value.line == line, str(caught.value)
     assert words in str(caught.value) and f"{path}, line {line}:" in str(caught.value)
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ((', resolved = ["Telefonin fungerar."] ', ' '), "script: phase resolved needs at least one sentence"),
+    (('reserve = ["Reservrutin gäller."]', 'reserve = []'), "script: phase reserve needs at least one sentence"),
+    (('outage = ["Telefonin är störd."]', 'outage = ["Störd."], recovering = ["Åter."]'),
+     "script: phase recovering does not occur in this scenario"),
+    (('outage = [', 'during = ['), "script.during"),
+])
+def test_a_script_must_cover_exactly_the_scenarios_phases(tmp_path, change, words):
+    old, new = change
+    assert old in GOOD
+    with pytest.raises(RunbookError, match=words) as caught:
+        load_runbook(write(tmp_path, GOOD.replace(old, new, 1)))
+    assert caught.value.line in (1, 7)
+
+
+def test_every_scenario_has_one_script_per_phase_and_no_sentence_is_said_in_two_phases():
+    runbooks = load_runbooks(RUNBOOK_DIR)
+    main = runbooks["main_server_outage"]
+    assert list(main.script) == list(Phase)  # suspected, outage, reserve, recovering, resolved
+    assert "Förskrivare ombeds avvakta" in " ".join(main.script[Phase.OUTAGE])
+    assert not any("avvakta" in line for line in main.script[Phase.RESERVE])
+    assert runbooks["reserve_routine"].script == {}  # its phase is the scenario's "reserve"
+    for runbook in runbooks.values():
+        lines = [line for phase_lines in runbook.script.values() for line in phase_lines]
+        assert len(lines) == len(set(lines)), runbook.key
+    assert main.callers[0].startswith("Misstänkt störning: ")  # the printed kit heads each with its phase
 
 
 def test_a_toml_syntax_error_names_its_line(tmp_path):
