@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.errors import FieldError
-from core.logging_setup import PERSONNUMMER_PATTERN
+from core.privacy.screening import personal_data_in
 
 PRESCRIPTION, ORDER, STOCK_MOVE, WORK_ORDER = "prescription", "order", "stock_move", "work_order"
 KINDS = (PRESCRIPTION, ORDER, STOCK_MOVE, WORK_ORDER)
@@ -126,8 +126,9 @@ def email_personal_data_errors(item: CaptureInput) -> list[FieldError]:
                                       "Be avsändaren ringa in den till Kundservice i stället.")]
     if not _blank(item.patient):
         return [FieldError("patient", EMAIL_REFUSED)]
-    if item.note and PERSONNUMMER_PATTERN.search(item.note):
-        return [FieldError("note", EMAIL_REFUSED)]
+    found = personal_data_in(item.note)
+    if found is not None:
+        return [FieldError("note", f"{found.sentence} {EMAIL_REFUSED}")]
     return []
 
 
