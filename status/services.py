@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
+from core.api.validation import SINGLE_LINE_MAX, control_character_message
 from core.clock import utcnow
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
@@ -37,12 +38,15 @@ PUBLIC_WHY = "Statussidan är publik och mejlas till prenumeranter; den får int
 
 
 def _public_text(field: str, text: str, max_length: int) -> str:
-    """Return the stripped text for the public page, refusing empty, over-long or personal data."""
+    """Return the stripped text for the public page, refusing empty, over-long, control characters or personal data."""
     text = (text or "").strip()
     if not text:
         raise ValidationFailed.single(field, "Fältet får inte vara tomt.")
     if len(text) > max_length:
         raise ValidationFailed.single(field, f"Högst {max_length} tecken.")
+    control = control_character_message(text, multiline=max_length > SINGLE_LINE_MAX)
+    if control:  # whatever the door, the Atom feed and subscribers' mail must stay well-formed
+        raise ValidationFailed.single(field, control)
     error = personal_data_error(field, text, PUBLIC_WHY)
     if error is not None:
         raise ValidationFailed([error])
