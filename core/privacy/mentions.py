@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 # A street as written: one to three words and a house number, e.g. "Stora Nygatan 3 B".
-STREET = re.compile(r"((?:[^\W\d_][\w.'’-]*[ \u00a0]+){1,3}\d{1,4})(?!\d)([ \u00a0]?[A-Za-z](?!\w))?")
+STREET = re.compile(r"(?<![\w.'’-])((?:[^\W\d_][\w.'’-]*[ \u00a0]+){1,3})(\d{1,4})(?!\d)([ \u00a0]?[A-Za-z](?!\w))?")
 _HOUSE_LETTER = re.compile(r"(\d) (\w)$")
 
 
@@ -25,19 +25,18 @@ def spellings(word: str) -> set[str]:
 
 def surname_candidates(text: str) -> set[str]:
     """Return every spelling of every word that could be a surname (two letters or more)."""
-    return {spelling for word in words(text) if len(word) >= 2 for spelling in spellings(word)}
+    return {spelling for word in set(words(text)) if len(word) >= 2 for spelling in spellings(word)}
 
 
 def street_candidates(text: str) -> set[str]:
     """Return each run of up to three words and a house number, its shorter tails, in the ways it may be stored."""
-    found: set[str] = set()
-    for index in range(len(text or "")):
-        if text[index].isalpha() and (index == 0 or not text[index - 1].isalnum()):
-            match = STREET.match(text, index)
-            if match:  # "Kungsgatan 15 i Lund" may mean number 15 or 15 I: ask for both
-                for written in (match.group(1), match.group(0)):
-                    found |= _street_spellings(" ".join(written.split()))
-    return found
+    written: set[str] = set()
+    for match in STREET.finditer(text or ""):
+        words_before, number, letter = match.group(1).split(), match.group(2), match.group(3) or ""
+        for first in range(len(words_before)):
+            street = " ".join([*words_before[first:], number])
+            written |= {street, f"{street}{letter}"}  # "Kungsgatan 15 i Lund": number 15 or 15 I
+    return {spelling for street in written for spelling in _street_spellings(street)}
 
 
 def _street_spellings(street: str) -> set[str]:

@@ -6,8 +6,10 @@ Outside an application context (pure rules under unit test) only the personnumme
 checked: there is no store to ask.
 
 Cost: one query on the (last_name, first_name) index for the names and, only when the text
-holds a word followed by a house number, one query for the streets; measured by
-bench/screening_bench.py (see docs/operations.md).
+holds a word followed by a house number, one query for the streets (no index: it reads the
+patients table). Measured in tests/service/reserve/test_personal_data_screen.py: a 2000-character
+text against 1000 patients, 14 ms on SQLite and 26 ms on PostgreSQL on a loaded machine, of
+which the two queries about 2 ms each.
 """
 from __future__ import annotations
 
