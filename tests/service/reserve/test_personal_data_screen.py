@@ -12,6 +12,7 @@ from core.mail import PersonalDataInMail, build_message
 from core.privacy.screening import PersonalData, personal_data_in
 from reserve.models import CallLogEntry, ReserveItem
 from tests import factories
+from tests.conftest import api_token, login
 from tests.service.reserve.conftest import bearer
 
 NAMED = "Till Svea Samuelsson, Kungsgatan 15"
@@ -88,3 +89,17 @@ def test_the_screen_is_cheap_with_a_thousand_patients(world):
     # on two shared cores; the two queries took about 2 ms each, the rest is SQLAlchemy and the word lists.
     # The bound catches a screen that reads patients one by one.
     assert elapsed < 0.25
+
+
+def test_it_staff_see_that_a_note_exists_but_never_its_text(reserve_active, world, client, agent_token):  # noqa: ANN001
+    body = {**work_order("Dottern hämtar, ring henne före kl 15"), "channel": "phone", "patient":
+            world["patient"].personnummer}
+    number = client.post("/api/v1/reserve/items", headers=bearer(agent_token), json=body).get_json()["reserve_number"]
+    assert client.get(f"/api/v1/reserve/items/{number}", headers=bearer(agent_token)).get_json()["note"] == body["note"]
+    it_token = api_token(client, "sara")
+    shown = client.get(f"/api/v1/reserve/items/{number}", headers=bearer(it_token)).get_json()
+    listed = client.get("/api/v1/reserve/items", headers=bearer(it_token)).get_json()["items"]
+    assert shown["note"] == "[anteckning dold]" and [i["note"] for i in listed] == ["[anteckning dold]"]
+    login(client, "sara")
+    page = client.get(f"/reserv/arenden/{number}").get_data(as_text=True)
+    assert "[anteckning dold]" in page and "Dottern" not in page
