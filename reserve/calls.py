@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
+from core.api.validation import control_character_message
 from core.errors import FieldError, ValidationFailed
 from core.extensions import db
 from core.privacy.screening import personal_data_error
@@ -49,7 +50,9 @@ def log_call(actor: User, caller_type: str, topic: str, outcome: str, note: str 
     note = (note or "").strip() or None
     if note and len(note) > MAX_NOTE:
         errors.append(FieldError("note", f"Högst {MAX_NOTE} tecken."))
-    if note and (error := personal_data_error("note", note, CALL_LOG_WHY)):
+    if note and (control := control_character_message(note, multiline=True)):
+        errors.append(FieldError("note", control))
+    elif note and (error := personal_data_error("note", note, CALL_LOG_WHY)):
         errors.append(error)
     if errors:
         raise ValidationFailed(errors)

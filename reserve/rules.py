@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.api.validation import control_character_message
 from core.errors import FieldError
 from core.privacy.screening import personal_data_in
 
@@ -92,6 +93,9 @@ def check_shape(item: CaptureInput) -> list[FieldError]:
     errors: list[FieldError] = []
     if item.channel not in CHANNELS:
         errors.append(FieldError("channel", f"Okänd kanal; välj en av {', '.join(CHANNELS)}."))
+    errors += control_character_errors(item)
+    if errors:
+        return errors
     errors += email_personal_data_errors(item)
     if errors:
         return errors  # an e-mailed item with personal data is refused as a whole
@@ -114,6 +118,20 @@ def check_shape(item: CaptureInput) -> list[FieldError]:
             errors.append(FieldError("reserve_number", "Ett förtryckt reservnummer anges bara för pappersblanketter."))
         elif parse_reserve_number(item.reserve_number) is None:
             errors.append(FieldError("reserve_number", "Reservnumret ska vara R följt av åtta siffror."))
+    return errors
+
+
+TEXT_FIELDS = ("patient", "unit", "article", "responsible_prescriber", "work_order_type", "note", "reserve_number")
+
+
+def control_character_errors(item: CaptureInput) -> list[FieldError]:
+    """Return an error per text field holding a control character; only the note may hold tab and newline."""
+    errors = []
+    for name in TEXT_FIELDS:
+        value = getattr(item, name)
+        message = control_character_message(value, multiline=name == "note") if isinstance(value, str) else None
+        if message:
+            errors.append(FieldError(name, message))
     return errors
 
 

@@ -121,3 +121,12 @@ def test_step_states_highlight_what_is_late():
     assert step_state(done_at=None, not_applicable=False, due_at=NOW, now=NOW) == DUE
     assert step_state(done_at=None, not_applicable=False, due_at=None, now=NOW) == ONGOING
     assert step_state(done_at=None, not_applicable=False, due_at=due, now=NOW, waits_for_prognosis=True) == WAITING
+
+
+def test_control_characters_are_refused_naming_the_field_and_only_the_note_may_break_lines():
+    item = CaptureInput("work_order", "phone", responsible_prescriber="anna\n", work_order_type="repair",
+                        note="Bromsen\x1b[31m trasig")
+    assert fields(check_shape(item)) == ["responsible_prescriber", "note"]
+    item = CaptureInput("work_order", "phone", responsible_prescriber="anna", work_order_type="repair",
+                        note="Bromsen trasig.\n\tHämtas i dag.")
+    assert check_shape(item) == []
