@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 
 from flask import Flask
 
-# 12 or 10 digits, optionally with a separator before the last four: a personnummer
-# or samordningsnummer. Redacted even inside URLs of access-log lines.
-PERSONNUMMER_PATTERN = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
-REDACTED = "[personnummer]"
+from core.privacy.detection import REDACTED, redact_personnummer
+
+__all__ = ["REDACTED", "PersonalDataFilter", "init_app", "protect_handler", "redact"]
 
 
 def redact(text: str) -> str:
-    """Return the text with anything shaped like a personnummer replaced."""
-    return PERSONNUMMER_PATTERN.sub(REDACTED, text)
+    """Return the text with anything written like a personnummer replaced, even inside URLs.
+
+    Every candidate, valid or not: a mistyped personnummer in a search still points at a person.
+    """
+    return redact_personnummer(text, validated=False)
 
 
 class PersonalDataFilter(logging.Filter):

@@ -1,7 +1,8 @@
 """Send e-mail through SMTP: the one way the application sends mail.
 
 No personal data ever goes into a mail (SPEC section 7): `send_mail` refuses a subject or
-body that carries something shaped like a personnummer. Mail triggered by a change is sent
+body that carries a personnummer in any written form or a patient's name or street address
+(core.privacy.screening). Mail triggered by a change is sent
 after the transaction that made the change commits: use `send_after_commit`, or an outbox
 table whose rows are delivered after their commit (as the status monitor does).
 """
@@ -18,7 +19,7 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from core.logging_setup import PERSONNUMMER_PATTERN
+from core.privacy.screening import personal_data_in
 
 _PENDING = "core.mail.pending"
 
@@ -33,20 +34,21 @@ class MailError(Exception):
 
 
 class PersonalDataInMail(MailError):
-    def __init__(self) -> None:
-        super().__init__("the message looks like it contains a personnummer", permanent=True)
+    def __init__(self, kind: str = "personnummer") -> None:
+        super().__init__(f"the message looks like it contains personal data ({kind})", permanent=True)
 
 
-def contains_personal_data(*texts: str) -> bool:
-    """Return whether any text holds something shaped like a personnummer or samordningsnummer."""
-    return any(PERSONNUMMER_PATTERN.search(text or "") for text in texts)
+def contains_personal_data(*texts: str | None) -> bool:
+    """Return whether any text holds a personnummer, or (with a store) a patient's name or address."""
+    return personal_data_in(*texts) is not None
 
 
 def build_message(sender: str, to: str, subject: str, body: str,
-                  headers: Mapping[str, str] | None = None) -> EmailMessage:
-    """Return the plain-text message, or raise PersonalDataInMail."""
-    if contains_personal_data(subject, body):
-        raise PersonalDataInMail()
+                  headers: Mapping[str, str] | None = None, *, screened: bool = False) -> EmailMessage:
+    """Return the plain-text message, or raise PersonalDataInMail unless it was screened already."""
+    found = None if screened else personal_data_in(subject, body)
+    if found is not None:
+        raise PersonalDataInMail(found.value)
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -59,10 +61,11 @@ def build_message(sender: str, to: str, subject: str, body: str,
     return message
 
 
-def send_mail(to: str, subject: str, body: str, *, headers: Mapping[str, str] | None = None) -> str:
+def send_mail(to: str, subject: str, body: str, *, headers: Mapping[str, str] | None = None,
+              screened: bool = False) -> str:
     """Send one plain-text mail through the configured SMTP server; return its Message-ID."""
     config = current_app.config
-    message = build_message(config["MAIL_FROM"], to, subject, body, headers)
+    message = build_message(config["MAIL_FROM"], to, subject, body, headers, screened=screened)
     try:
         with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=float(config["MAIL_TIMEOUT"])) as smtp:
             if config.get("MAIL_USE_STARTTLS"):
@@ -95,7 +98,8 @@ def _send_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, [])
     for to, subject, body in pending:
         try:
-            send_mail(to, subject, body)
+            # Screened when queued: after the commit the session may not query the store again.
+            send_mail(to, subject, body, screened=True)
         except MailError as exc:
             current_app.logger.warning("mail after commit not sent: %s", exc.message)
 

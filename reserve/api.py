@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from core.privacy.access_log import AccessAction
 from core.privacy.chokepoint import mark_displayed
+from core.privacy.notes import visible_note
 from core.api.blueprints import api_blueprint
 from core.api.docs import documented
 from core.api.validation import parse_json
@@ -50,7 +51,7 @@ def item_json(item: ReserveItem, warnings: list[str] | None = None, show_patient
         unit=item.unit.customer_number if item.unit else None,
         article=item.article.number if item.article else None, packages=item.packages,
         responsible_prescriber=prescriber.username if prescriber else None, work_order_type=item.work_order_type,
-        note=item.note, captured_by=item.captured_by.username, captured_at=local_iso(item.captured_at),
+        note=visible_note(item.note, show_patient), captured_by=item.captured_by.username, captured_at=local_iso(item.captured_at),
         possible_duplicate_of=item.duplicate_of.reserve_number if item.duplicate_of else None,
         existing_active_row=item.existing_row_id is not None, cancelled_at=local_iso(item.cancelled_at),
         registered_at=local_iso(item.registered_at), warnings=warnings or [],

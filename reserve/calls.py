@@ -1,6 +1,6 @@
 """Customer service's call log during a disturbance: time, caller type, topic, outcome.
 
-No personal data: the note is refused if it holds a personnummer, and a call that led to a
+No personal data: the note is refused if it holds a personnummer or a patient's name or address, and a call that led to a
 capture links to the captured item instead of repeating who it was about.
 """
 from __future__ import annotations
@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
+from core.api.validation import control_character_message
 from core.errors import FieldError, ValidationFailed
 from core.extensions import db
-from core.mail import contains_personal_data
+from core.privacy.screening import personal_data_error
 from core.models import User
 from core.store import begin_write
 from reserve.models import CallLogEntry, ReserveItem
@@ -27,6 +28,8 @@ TOPICS = {"outage": "Driftstörningen", "prescription": "Förskrivning", "order"
 OUTCOMES = {"informed": "Informerad, hänvisad till driftinfo", "captured": "Ärende registrerat",
             "call_back": "Återkommer/ringer upp", "referred": "Hänvisad vidare", "other": "Övrigt"}
 MAX_NOTE = 500
+CALL_LOG_WHY = ("Samtalsloggen får inte innehålla personuppgifter. Registrera ärendet och ange dess reservnummer "
+                "i stället.")
 
 
 def _incident_now() -> int | None:
@@ -47,9 +50,10 @@ def log_call(actor: User, caller_type: str, topic: str, outcome: str, note: str 
     note = (note or "").strip() or None
     if note and len(note) > MAX_NOTE:
         errors.append(FieldError("note", f"Högst {MAX_NOTE} tecken."))
-    if note and contains_personal_data(note):
-        errors.append(FieldError("note", "Samtalsloggen får inte innehålla personuppgifter. Registrera ärendet "
-                                         "och ange dess reservnummer i stället."))
+    if note and (control := control_character_message(note, multiline=True)):
+        errors.append(FieldError("note", control))
+    elif note and (error := personal_data_error("note", note, CALL_LOG_WHY)):
+        errors.append(error)
     if errors:
         raise ValidationFailed(errors)
     begin_write()

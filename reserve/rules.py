@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.api.validation import control_character_message
 from core.errors import FieldError
-from core.logging_setup import PERSONNUMMER_PATTERN
+from core.privacy.screening import personal_data_in
 
 PRESCRIPTION, ORDER, STOCK_MOVE, WORK_ORDER = "prescription", "order", "stock_move", "work_order"
 KINDS = (PRESCRIPTION, ORDER, STOCK_MOVE, WORK_ORDER)
@@ -92,6 +93,9 @@ def check_shape(item: CaptureInput) -> list[FieldError]:
     errors: list[FieldError] = []
     if item.channel not in CHANNELS:
         errors.append(FieldError("channel", f"Okänd kanal; välj en av {', '.join(CHANNELS)}."))
+    errors += control_character_errors(item)
+    if errors:
+        return errors
     errors += email_personal_data_errors(item)
     if errors:
         return errors  # an e-mailed item with personal data is refused as a whole
@@ -117,6 +121,20 @@ def check_shape(item: CaptureInput) -> list[FieldError]:
     return errors
 
 
+TEXT_FIELDS = ("patient", "unit", "article", "responsible_prescriber", "work_order_type", "note", "reserve_number")
+
+
+def control_character_errors(item: CaptureInput) -> list[FieldError]:
+    """Return an error per text field holding a control character; only the note may hold tab and newline."""
+    errors = []
+    for name in TEXT_FIELDS:
+        value = getattr(item, name)
+        message = control_character_message(value, multiline=name == "note") if isinstance(value, str) else None
+        if message:
+            errors.append(FieldError(name, message))
+    return errors
+
+
 def email_personal_data_errors(item: CaptureInput) -> list[FieldError]:
     """Seed 004: an order may only be e-mailed when it holds no personal data (e.g. a stock move)."""
     if item.channel != EMAIL:
@@ -126,8 +144,9 @@ def email_personal_data_errors(item: CaptureInput) -> list[FieldError]:
                                       "Be avsändaren ringa in den till Kundservice i stället.")]
     if not _blank(item.patient):
         return [FieldError("patient", EMAIL_REFUSED)]
-    if item.note and PERSONNUMMER_PATTERN.search(item.note):
-        return [FieldError("note", EMAIL_REFUSED)]
+    found = personal_data_in(item.note)
+    if found is not None:
+        return [FieldError("note", f"{found.sentence} {EMAIL_REFUSED}")]
     return []
 
 

@@ -1,10 +1,11 @@
 """Forms of the status pages: the public subscription and IT staff's publishing forms (CSRF protected)."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
+
+from core.api.validation import NoPersonalData, TextForm
 
 PUBLIC_HINT = "Visas publikt på statussidan och mejlas till prenumeranter. Skriv inga personuppgifter."
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -21,22 +22,24 @@ COMPONENT_CHOICES = [
 ]
 
 
-class SubscribeForm(FlaskForm):
-    email = StringField("E-postadress", validators=[DataRequired("Ange din e-postadress."), Length(max=254)],
+class SubscribeForm(TextForm):
+    email = StringField("E-postadress", validators=[
+        DataRequired("Ange din e-postadress."), Length(max=254),
+        NoPersonalData("Ange bara en e-postadress; statusmejlen får inte kopplas till personuppgifter.")],
                         render_kw={"type": "email", "autocomplete": "email"})
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(TextForm):
     """Only the CSRF token: a link preview or mail scanner must not confirm or unsubscribe."""
 
 
-class DriftinfoForm(FlaskForm):
+class DriftinfoForm(TextForm):
     title = StringField("Rubrik", validators=[DataRequired("Ange en rubrik."), Length(max=200)])
     body = TextAreaField("Text", validators=[DataRequired("Skriv en text."), Length(max=2000)])
     incident_id = SelectField("Gäller händelse", coerce=int, validators=[Optional()])
 
 
-class PrognosisForm(FlaskForm):
+class PrognosisForm(TextForm):
     incident_id = SelectField("Händelse", coerce=int)
     text = TextAreaField("Prognos", validators=[DataRequired("Skriv prognosen."), Length(max=2000)])
     expected_restoration_at = DateTimeLocalField(
@@ -44,28 +47,28 @@ class PrognosisForm(FlaskForm):
         validators=[DataRequired("Ange datum och klockslag.")])
 
 
-class IncidentUpdateForm(FlaskForm):
+class IncidentUpdateForm(TextForm):
     incident_id = SelectField("Händelse", coerce=int)
     status = SelectField("Status", choices=STATUS_CHOICES)
     message = TextAreaField("Uppdatering", validators=[DataRequired("Skriv en uppdatering."), Length(max=2000)])
 
 
-class ReserveActivateForm(FlaskForm):
+class ReserveActivateForm(TextForm):
     incident_id = SelectField("Händelse", coerce=int)
     reason = TextAreaField("Skäl", validators=[DataRequired("Ange skälet."), Length(max=1000)])
 
 
-class ReserveDeactivateForm(FlaskForm):
+class ReserveDeactivateForm(TextForm):
     reason = TextAreaField("Skäl / bekräftelse", validators=[DataRequired("Ange skälet."), Length(max=1000)])
 
 
-class TelephonyForm(FlaskForm):
+class TelephonyForm(TextForm):
     disrupted = RadioField("Telefonin", choices=[SelectChoice("1", "Störd"), SelectChoice("0", "Fungerar igen")],
                            validators=[DataRequired("Välj ett läge.")])
     message = TextAreaField("Meddelande", validators=[DataRequired("Skriv ett meddelande."), Length(max=2000)])
 
 
-class MaintenanceForm(FlaskForm):
+class MaintenanceForm(TextForm):
     component = SelectField("Komponent", choices=COMPONENT_CHOICES)
     starts_at = DateTimeLocalField("Från (svensk tid)", format=LOCAL_FORMAT,
                                    validators=[DataRequired("Ange början.")])

@@ -9,10 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
+from core.api.validation import SINGLE_LINE_MAX, control_character_message
 from core.clock import utcnow
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
-from core.mail import contains_personal_data
+from core.privacy.screening import personal_data_error
 from core.store import begin_write
 from status import cache, incidents, monitor, notifications, readmodel, reserve_activation
 from status.incidents import CUSTOMER_SERVICE, TELEPHONY
@@ -33,16 +34,22 @@ __all__ = [
 ]
 
 
+PUBLIC_WHY = "Statussidan är publik och mejlas till prenumeranter; den får inte innehålla personuppgifter."
+
+
 def _public_text(field: str, text: str, max_length: int) -> str:
-    """Return the stripped text for the public page, refusing empty, over-long or personal data."""
+    """Return the stripped text for the public page, refusing empty, over-long, control characters or personal data."""
     text = (text or "").strip()
     if not text:
         raise ValidationFailed.single(field, "Fältet får inte vara tomt.")
     if len(text) > max_length:
         raise ValidationFailed.single(field, f"Högst {max_length} tecken.")
-    if contains_personal_data(text):
-        raise ValidationFailed.single(field, "Texten ser ut att innehålla ett personnummer. Statussidan är "
-                                             "publik och får inte innehålla personuppgifter.")
+    control = control_character_message(text, multiline=max_length > SINGLE_LINE_MAX)
+    if control:  # whatever the door, the Atom feed and subscribers' mail must stay well-formed
+        raise ValidationFailed.single(field, control)
+    error = personal_data_error(field, text, PUBLIC_WHY)
+    if error is not None:
+        raise ValidationFailed([error])
     return text
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets,
 )
@@ -13,11 +12,14 @@ from wtforms.validators import Length, Optional
 
 from app.access.rules import CHANGE_LABELS, FIELD_LABELS, Kind
 from app.access.services import ApplicationInput
+from core.api.validation import NoPersonalData, TextForm
 from core.auth.roles import ROLE_LABELS
 from core.errors import ValidationFailed
 
 ROLE_CHOICES = [SelectChoice("", "Välj roll")] + [SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()]
 OFF = {"autocomplete": "off"}
+# Applications and their decisions are mailed to managers and applicants: no patient's data in free text.
+MAILED_WHY = "Ärendet mejlas och får inte innehålla personuppgifter om patienter."
 
 
 class SwedishDateField(DateField):
@@ -44,11 +46,12 @@ def _text(label: str, max_length: int = 150, **render_kw: str) -> StringField:
                        render_kw=render_kw or None)
 
 
-class _ApplicantForm(FlaskForm):
+class _ApplicantForm(TextForm):
     hsa_id = _text("HSA-id", 40)
     product_areas = CheckboxesField(FIELD_LABELS["product_areas"], validate_choice=False)
     manager_phone = _text("Ansvarig chefs telefon", 40, autocomplete="off", inputmode="tel")
-    note = TextAreaField("Övrigt", validators=[Optional(), Length(max=1000, message="Högst 1000 tecken.")],
+    note = TextAreaField("Övrigt", validators=[Optional(), Length(max=1000, message="Högst 1000 tecken."),
+                                               NoPersonalData(MAILED_WHY)],
                          render_kw={"rows": 3})
 
     def to_input(self, kind: str) -> ApplicationInput:
@@ -104,31 +107,35 @@ class ChangeApplicationForm(_ApplicantForm):
         return super().to_input(kind or self.kind.data or "")
 
 
-class ForgotPasswordForm(FlaskForm):
-    identifier = StringField("Användarnamn eller e-post", validators=[Length(max=254, message="Högst 254 tecken.")],
+class ForgotPasswordForm(TextForm):
+    identifier = StringField("Användarnamn eller e-post", validators=[
+        Length(max=254, message="Högst 254 tecken."),
+        NoPersonalData("Ange ditt användarnamn eller din e-postadress, inget personnummer.")],
                              render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"})
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(TextForm):
     # Seed 003: passwords may not be saved in the browser.
     password = PasswordField("Nytt lösenord *", validators=[Length(max=256)], render_kw={"autocomplete": "new-password"})
     repeated = PasswordField("Upprepa lösenordet *", validators=[Length(max=256)],
                              render_kw={"autocomplete": "new-password"})
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(TextForm):
     username = _text("Användarnamn för det nya kontot", 64, autocomplete="off", autocapitalize="none")
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(TextForm):
     missing = CheckboxesField("Det här saknas eller behöver rättas", validate_choice=False,
                               choices=[SelectChoice(k, v) for k, v in FIELD_LABELS.items() if k != "kind"])
     comment = TextAreaField("Kommentar till chefen (inga personnummer)",
-                            validators=[Optional(), Length(max=1000, message="Högst 1000 tecken.")],
+                            validators=[Optional(), Length(max=1000, message="Högst 1000 tecken."),
+                                        NoPersonalData(MAILED_WHY)],
                             render_kw={"rows": 3})
 
 
-class RejectForm(FlaskForm):
+class RejectForm(TextForm):
     reason = TextAreaField("Motivering (inga personnummer) *",
-                           validators=[Optional(), Length(max=1000, message="Högst 1000 tecken.")],
+                           validators=[Optional(), Length(max=1000, message="Högst 1000 tecken."),
+                                       NoPersonalData(MAILED_WHY)],
                            render_kw={"rows": 3})

@@ -1,19 +1,19 @@
 """The form for writing a message to a user or a unit."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from app.messages.models import BODY_MAX, SUBJECT_MAX
+from core.api.validation import TextForm
 
 
 def _optional_int(value: object) -> int | None:
     return int(value) if value not in (None, "", "None") and str(value).isdigit() else None
 
 
-class ComposeForm(FlaskForm):
+class ComposeForm(TextForm):
     recipient_kind = RadioField(
         "Mottagare",
         choices=[SelectChoice("user", "En användare"), SelectChoice("unit", "En förskrivande enhet (alla dess användare)")],

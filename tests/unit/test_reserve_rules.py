@@ -31,10 +31,17 @@ def test_an_emailed_item_naming_a_patient_is_refused_with_a_message_to_phone_it_
 
 
 def test_an_emailed_note_with_a_personnummer_is_refused():
-    for written in (PERSONNUMMER, "19410314-9806", "410314-9806"):
+    for written in ("194103149805", "19410314-9805", "410314-9805", "410314 9805", "1941.03.14–9805"):
         item = CaptureInput("work_order", "email", responsible_prescriber="anna", work_order_type="repair",
                             note=f"Rullator till {written}, bromsen trasig")
         assert fields(check_shape(item)) == ["note"], written
+
+
+def test_an_emailed_note_with_an_order_or_phone_number_is_fine():
+    for written in ("410314-9806", "order 4103149806", "010-473 80 80", "2026-12-07 14.30"):
+        item = CaptureInput("work_order", "email", responsible_prescriber="anna", work_order_type="repair",
+                            note=f"Rullator, {written}, bromsen trasig")
+        assert check_shape(item) == [], written
 
 
 def test_an_emailed_prescription_is_refused_because_it_always_concerns_a_patient():
@@ -114,3 +121,12 @@ def test_step_states_highlight_what_is_late():
     assert step_state(done_at=None, not_applicable=False, due_at=NOW, now=NOW) == DUE
     assert step_state(done_at=None, not_applicable=False, due_at=None, now=NOW) == ONGOING
     assert step_state(done_at=None, not_applicable=False, due_at=due, now=NOW, waits_for_prognosis=True) == WAITING
+
+
+def test_control_characters_are_refused_naming_the_field_and_only_the_note_may_break_lines():
+    item = CaptureInput("work_order", "phone", responsible_prescriber="anna\n", work_order_type="repair",
+                        note="Bromsen\x1b[31m trasig")
+    assert fields(check_shape(item)) == ["responsible_prescriber", "note"]
+    item = CaptureInput("work_order", "phone", responsible_prescriber="anna", work_order_type="repair",
+                        note="Bromsen trasig.\n\tHämtas i dag.")
+    assert check_shape(item) == []
