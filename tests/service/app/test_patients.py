@@ -125,6 +125,8 @@ def test_first_fetch_creates_a_patient_from_the_register(app, client, ctx, tmp_p
     patient = db.session.scalar(select(Patient).where(Patient.personnummer == personnummer))
     assert (patient.registered_street, patient.registered_city) == ("Lilla torg 3", "Malmö")
     assert patient.registered_address_fetched_at is not None
+    overview = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Hämtad från folkbokföringen (befolkningsregistret) " in overview  # where the address came from, and when
 
 
 def test_register_that_does_not_answer_gives_a_clear_message(app, client):
