@@ -19,7 +19,7 @@ from core.extensions import db
 from core.signals import first_value
 from status import cache, signals
 from status.models import Component, Driftinfo, Incident, IncidentUpdate, MaintenanceWindow, Outage
-from status.rules import ReserveFacts, availability, prognosis_valid, reserve_countdown
+from status.rules import ReserveFacts, availability, availability_shown, prognosis_valid, reserve_countdown
 from status.scenarios import RESOLVED, STATUS_LABELS, TRACK_OUTAGE, Scenario
 from core.formatting import duration_text, local_iso, local_text
 
@@ -86,8 +86,12 @@ def build_public_status(now: datetime) -> dict:
     posts = list(db.session.scalars(select(Driftinfo).order_by(Driftinfo.at.desc()).limit(10)))
     windows = list(db.session.scalars(select(MaintenanceWindow).where(MaintenanceWindow.ends_at > now)
                                       .order_by(MaintenanceWindow.starts_at).limit(10)))
+    horizon = now - max(WINDOWS.values())
     outages = list(db.session.execute(select(Outage.component_id, Outage.started_at, Outage.ended_at).where(
-        or_(Outage.ended_at.is_(None), Outage.ended_at > now - WINDOWS["last_30d"]))))
+        or_(Outage.ended_at.is_(None), Outage.ended_at > horizon))))
+    paused = list(db.session.execute(select(MaintenanceWindow.component_id, MaintenanceWindow.starts_at,
+                                            MaintenanceWindow.ends_at)
+                                     .where(MaintenanceWindow.ends_at > horizon, MaintenanceWindow.starts_at < now)))
     outage = next((i for i in open_incidents if i.open_track == TRACK_OUTAGE), None)
     reserve = _reserve(next((i for i in open_incidents if i.reserve_active), None), outage, now)
     return {
@@ -102,7 +106,7 @@ def build_public_status(now: datetime) -> dict:
         "maintenance": [{"component": w.component.name, "starts_at": w.starts_at, "ends_at": w.ends_at,
                          "reason": w.reason} for w in windows],
         "history": [_history(i) for i in history],
-        "availability": [_availability(c, outages, now) for c in components],
+        "availability": [_availability(c, outages, paused, now) for c in components],
         "sync": _sync_progress(now),  # issue 7
     }
 
@@ -185,13 +189,25 @@ def _history(incident: Incident) -> dict:
             "reserve_applied": incident.reserve_activated_at is not None}
 
 
-def _availability(row: Component, outages: list, now: datetime) -> dict:
+def _availability(row: Component, outages: list, paused: list, now: datetime) -> dict:
+    """Return each window's availability as a number, as Swedish text, and from when it was measured."""
     mine = [(o.started_at, o.ended_at) for o in outages if o.component_id == row.id]
+    maintenance = [(w.starts_at, w.ends_at) for w in paused if w.component_id == row.id]
     since = row.monitored_since if row.kind != "manual" else (row.monitored_since or now - WINDOWS["last_30d"])
-    result: dict[str, Any] = {"key": row.key, "name": row.name}
+    result: dict[str, Any] = {"key": row.key, "name": row.name, "monitored_since": since}
     for label, span in WINDOWS.items():
-        result[label] = availability(mine, now - span, now, since)
+        percent = availability(mine, now - span, now, since, maintenance)
+        shown = None if percent is None else availability_shown(percent)
+        result[label] = shown
+        result[f"{label}_text"] = percent_text(shown)
+        # A window older than the monitoring is measured only in part: say so rather than imply 30 days.
+        result[f"{label}_complete"] = since is not None and since <= now - span
     return result
+
+
+def percent_text(value: float | None) -> str:
+    """Return a percentage in Swedish form ("99,93 %"), or a dash when there is none."""
+    return "–" if value is None else f"{value:.2f} %".replace(".", ",")
 
 
 def feed_entries(limit: int = 30) -> list[dict]:

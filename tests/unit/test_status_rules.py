@@ -9,7 +9,7 @@ from core.clock import to_local
 from core.mail import contains_personal_data
 from status.rules import (
     HEARTBEAT_DOWN, HEARTBEAT_UNKNOWN, HEARTBEAT_UP, SERVICEDESK, SUPPLIER, SYSTEM_OWNER, SYSTEM_OWNER_MANAGER,
-    TELEPHONY_OWNER, ReserveFacts, WeeklyHours, automatic_reserve_due, availability, classify_outage,
+    TELEPHONY_OWNER, ReserveFacts, WeeklyHours, automatic_reserve_due, availability, availability_shown, classify_outage,
     customer_service_lost_contact, escalation_plan, heartbeat_state, is_on_duty, opened_at, prognosis_valid,
     reminder_number, reserve_countdown, reserve_due_at, silence_started,
 )
@@ -151,11 +151,18 @@ def test_reminders_count_whole_intervals_since_detection():
 def test_availability_over_a_window_counts_confirmed_down_time_only():
     now = OUTAGE_START + timedelta(days=1)
     outages = [(OUTAGE_START + timedelta(hours=1), OUTAGE_START + timedelta(hours=2, minutes=24))]  # 1 h 24 min
-    assert availability(outages, now - timedelta(hours=24), now, OUTAGE_START - timedelta(days=40)) == 94.17
+    measured = availability(outages, now - timedelta(hours=24), now, OUTAGE_START - timedelta(days=40))
+    assert measured == pytest.approx(100 * (1 - 84 / 1440)) and availability_shown(measured) == 94.16
     assert availability([], now - timedelta(hours=24), now, OUTAGE_START) == 100.0
     assert availability(outages, now - timedelta(hours=24), now, None) is None
     # An outage still going on counts up to now; monitoring younger than the window shortens it.
     assert availability([(now - timedelta(hours=1), None)], now - timedelta(days=7), now, now - timedelta(hours=2)) == 50.0
+
+
+def test_shown_availability_is_cut_so_a_short_outage_never_shows_as_a_hundred_percent():
+    one_second_in_thirty_days = 100 * (1 - 1 / (30 * 86400))
+    assert availability_shown(one_second_in_thirty_days) == 99.99
+    assert availability_shown(100.0) == 100.0
 
 
 def test_personal_data_is_recognised_in_mail_text():
