@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 PUBLIC_HINT = "Visas publikt på statussidan och mejlas till prenumeranter. Skriv inga personuppgifter."
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -21,6 +22,17 @@ COMPONENT_CHOICES = [
 ]
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes: works without JavaScript."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def close_driftinfo_field() -> CheckboxesField:
+    return CheckboxesField("Avsluta driftinfo", coerce=int, validators=[Optional()])
+
+
 class SubscribeForm(FlaskForm):
     email = StringField("E-postadress", validators=[DataRequired("Ange din e-postadress."), Length(max=254)],
                         render_kw={"type": "email", "autocomplete": "email"})
@@ -34,6 +46,12 @@ class DriftinfoForm(FlaskForm):
     title = StringField("Rubrik", validators=[DataRequired("Ange en rubrik."), Length(max=200)])
     body = TextAreaField("Text", validators=[DataRequired("Skriv en text."), Length(max=2000)])
     incident_id = SelectField("Gäller händelse", coerce=int, validators=[Optional()])
+    valid_until = DateTimeLocalField("Giltig till (svensk tid, frivilligt)", format=LOCAL_FORMAT,
+                                     validators=[Optional()])
+
+
+class DriftinfoWithdrawForm(FlaskForm):
+    reason = StringField("Skäl", validators=[DataRequired("Ange skälet."), Length(max=1000)])
 
 
 class PrognosisForm(FlaskForm):
@@ -48,6 +66,7 @@ class IncidentUpdateForm(FlaskForm):
     incident_id = SelectField("Händelse", coerce=int)
     status = SelectField("Status", choices=STATUS_CHOICES)
     message = TextAreaField("Uppdatering", validators=[DataRequired("Skriv en uppdatering."), Length(max=2000)])
+    close_driftinfo = close_driftinfo_field()
 
 
 class ReserveActivateForm(FlaskForm):
@@ -57,6 +76,7 @@ class ReserveActivateForm(FlaskForm):
 
 class ReserveDeactivateForm(FlaskForm):
     reason = TextAreaField("Skäl / bekräftelse", validators=[DataRequired("Ange skälet."), Length(max=1000)])
+    close_driftinfo = close_driftinfo_field()
 
 
 class TelephonyForm(FlaskForm):

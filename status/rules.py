@@ -196,6 +196,19 @@ def reminder_number(detected_at: datetime, now: datetime, interval: timedelta | 
     return int((now - detected_at) / interval)
 
 
+# --- Driftinfo --------------------------------------------------------------------------
+
+def driftinfo_ended_at(valid_until: datetime | None, withdrawn_at: datetime | None,
+                       incident_resolved_at: datetime | None, now: datetime) -> datetime | None:
+    """Return when a notice stopped being current: withdrawn, past its valid-until, or its incident over.
+
+    None while it is current. A notice about an incident never outlives it, so the page never
+    shows an outage notice beneath "Alla system i drift".
+    """
+    ends = [moment for moment in (withdrawn_at, valid_until, incident_resolved_at) if moment and moment <= now]
+    return min(ends) if ends else None
+
+
 # --- Availability ------------------------------------------------------------------------
 
 def availability(downtimes: Iterable[Period], window_start: datetime, now: datetime,

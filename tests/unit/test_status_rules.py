@@ -9,7 +9,7 @@ from core.clock import to_local
 from core.mail import contains_personal_data
 from status.rules import (
     HEARTBEAT_DOWN, HEARTBEAT_UNKNOWN, HEARTBEAT_UP, SERVICEDESK, SUPPLIER, SYSTEM_OWNER, SYSTEM_OWNER_MANAGER,
-    TELEPHONY_OWNER, ReserveFacts, WeeklyHours, automatic_reserve_due, availability, availability_shown, classify_outage,
+    TELEPHONY_OWNER, ReserveFacts, WeeklyHours, automatic_reserve_due, availability, availability_shown, classify_outage, driftinfo_ended_at,
     customer_service_lost_contact, escalation_plan, heartbeat_state, is_on_duty, opened_at, prognosis_valid,
     reminder_number, reserve_countdown, reserve_due_at, silence_started,
 )
@@ -169,3 +169,13 @@ def test_personal_data_is_recognised_in_mail_text():
     assert contains_personal_data("Gäller 19121212-1212")
     assert contains_personal_data("patient 191212121212")
     assert not contains_personal_data("Ring Kundservice 010-473 80 80 eller 30 000.")
+
+
+def test_driftinfo_ends_at_the_first_of_withdrawal_valid_until_and_its_incident_resolved():
+    hour = timedelta(hours=1)
+    assert driftinfo_ended_at(None, None, None, OUTAGE_START) is None
+    assert driftinfo_ended_at(OUTAGE_START + hour, None, None, OUTAGE_START) is None  # valid a while yet
+    assert driftinfo_ended_at(OUTAGE_START + hour, None, None, OUTAGE_START + hour) == OUTAGE_START + hour
+    assert driftinfo_ended_at(OUTAGE_START + 2 * hour, OUTAGE_START + hour, OUTAGE_START + 3 * hour,
+                              OUTAGE_START + 4 * hour) == OUTAGE_START + hour
+    assert driftinfo_ended_at(None, None, OUTAGE_START + hour, OUTAGE_START + 2 * hour) == OUTAGE_START + hour
