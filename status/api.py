@@ -16,7 +16,7 @@ from core.auth.roles import Permission, Role
 from status import services
 from status.models import Incident
 from status.schemas import (
-    DriftinfoRequest, DriftinfoResponse, HeartbeatResponse, IncidentResponse, IncidentUpdateRequest,
+    DriftinfoRequest, DriftinfoResponse, DriftinfoWithdrawRequest, DriftinfoWithdrawResponse, HeartbeatResponse, IncidentResponse, IncidentUpdateRequest,
     MaintenanceRequest, MaintenanceResponse, PrognosisRequest, ReserveActivateRequest, ReserveDeactivateRequest,
     ReserveStateResponse, TelephonyRequest, TelephonyResponse, TimelineEntryResponse,
 )
@@ -90,8 +90,21 @@ def reserve_state():
             response=DriftinfoResponse, status=201, tags=TAGS, errors=PUBLISH_ERRORS)
 def publish_driftinfo():
     body = parse_json(DriftinfoRequest)
-    post = services.publish_driftinfo(current_user.id, body.title, body.body, body.incident_id)
+    valid_until = utc_from_aware(body.valid_until) if body.valid_until else None
+    post = services.publish_driftinfo(current_user.id, body.title, body.body, body.incident_id,
+                                      valid_until=valid_until)
     return jsonify(DriftinfoResponse(id=post.id, published_at=local_iso(post.at)).model_dump()), 201
+
+
+@bp.post("/driftinfo/<int:post_id>/withdraw")
+@permission_required(Permission.PUBLISH_STATUS)
+@documented("Withdraw a current driftinfo notice, with a reason; it stays in the public archive (IT staff)",
+            request=DriftinfoWithdrawRequest, response=DriftinfoWithdrawResponse, tags=TAGS, errors=PUBLISH_ERRORS)
+def withdraw_driftinfo(post_id: int):
+    body = parse_json(DriftinfoWithdrawRequest)
+    post = services.withdraw_driftinfo(post_id, current_user.id, body.reason)
+    return jsonify(DriftinfoWithdrawResponse(id=post.id, withdrawn_at=local_iso(post.withdrawn_at),
+                                             reason=post.withdrawal_reason).model_dump())
 
 
 @bp.post("/incidents/<int:incident_id>/prognosis")
@@ -112,7 +125,8 @@ def set_prognosis(incident_id: int):
             errors=PUBLISH_ERRORS)
 def add_update(incident_id: int):
     body = parse_json(IncidentUpdateRequest)
-    entry = services.add_incident_update(incident_id, current_user.id, body.status, body.message)
+    entry = services.add_incident_update(incident_id, current_user.id, body.status, body.message,
+                                         close_driftinfo=body.close_driftinfo)
     return jsonify(TimelineEntryResponse(id=entry.id, incident_id=incident_id, at=local_iso(entry.at),
                                          status=entry.status, message=entry.message).model_dump()), 201
 
@@ -133,7 +147,7 @@ def activate_reserve():
             request=ReserveDeactivateRequest, response=ReserveStateResponse, tags=TAGS, errors=PUBLISH_ERRORS)
 def deactivate_reserve():
     body = parse_json(ReserveDeactivateRequest)
-    services.deactivate_reserve(current_user.id, body.reason)
+    services.deactivate_reserve(current_user.id, body.reason, close_driftinfo=body.close_driftinfo)
     return jsonify(_reserve_json())
 
 

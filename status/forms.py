@@ -1,9 +1,10 @@
 """Forms of the status pages: the public subscription and IT staff's publishing forms (CSRF protected)."""
 from __future__ import annotations
 
-from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.api.validation import NoPersonalData, TextForm
 
@@ -22,6 +23,17 @@ COMPONENT_CHOICES = [
 ]
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes: works without JavaScript."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def close_driftinfo_field() -> CheckboxesField:
+    return CheckboxesField("Avsluta driftinfo", coerce=int, validators=[Optional()])
+
+
 class SubscribeForm(TextForm):
     email = StringField("E-postadress", validators=[
         DataRequired("Ange din e-postadress."), Length(max=254),
@@ -37,6 +49,12 @@ class DriftinfoForm(TextForm):
     title = StringField("Rubrik", validators=[DataRequired("Ange en rubrik."), Length(max=200)])
     body = TextAreaField("Text", validators=[DataRequired("Skriv en text."), Length(max=2000)])
     incident_id = SelectField("Gäller händelse", coerce=int, validators=[Optional()])
+    valid_until = DateTimeLocalField("Giltig till (svensk tid, frivilligt)", format=LOCAL_FORMAT,
+                                     validators=[Optional()])
+
+
+class DriftinfoWithdrawForm(TextForm):
+    reason = StringField("Skäl", validators=[DataRequired("Ange skälet."), Length(max=1000)])
 
 
 class PrognosisForm(TextForm):
@@ -51,6 +69,7 @@ class IncidentUpdateForm(TextForm):
     incident_id = SelectField("Händelse", coerce=int)
     status = SelectField("Status", choices=STATUS_CHOICES)
     message = TextAreaField("Uppdatering", validators=[DataRequired("Skriv en uppdatering."), Length(max=2000)])
+    close_driftinfo = close_driftinfo_field()
 
 
 class ReserveActivateForm(TextForm):
@@ -60,6 +79,7 @@ class ReserveActivateForm(TextForm):
 
 class ReserveDeactivateForm(TextForm):
     reason = TextAreaField("Skäl / bekräftelse", validators=[DataRequired("Ange skälet."), Length(max=1000)])
+    close_driftinfo = close_driftinfo_field()
 
 
 class TelephonyForm(TextForm):

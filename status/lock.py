@@ -6,6 +6,7 @@ trying again now and then, so it takes over if the first one dies.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -82,6 +83,8 @@ class LeaseLock:
         self.owner = owner[:80]
         self.lease = lease
         self._until: datetime | None = None
+        # The lease also ends on the monotonic clock, which no correction of the wall clock moves.
+        self._monotonic_until = 0.0
 
     def acquire(self, now: datetime) -> bool:
         try:
@@ -91,7 +94,9 @@ class LeaseLock:
                     update(MonitorLease)
                     .where(MonitorLease.name == LEASE_NAME,
                            or_(MonitorLease.owner == self.owner, MonitorLease.owner.is_(None),
-                               MonitorLease.expires_at.is_(None), MonitorLease.expires_at <= now))
+                               MonitorLease.expires_at.is_(None), MonitorLease.expires_at <= now,
+                           # Longer than a lease runs: written before the clock went back.
+                           MonitorLease.expires_at > now + self.lease))
                     .values(owner=self.owner, expires_at=now + self.lease)
                 )
         except SQLAlchemyError:
@@ -100,10 +105,11 @@ class LeaseLock:
             return False
         # A renewal that failed means someone else holds it now: stop acting at once.
         self._until = now + self.lease if result.rowcount == 1 else None
+        self._monotonic_until = time.monotonic() + self.lease.total_seconds()
         return self._until is not None
 
     def held(self, now: datetime) -> bool:
-        return self._until is not None and now < self._until
+        return self._until is not None and now < self._until and time.monotonic() < self._monotonic_until
 
     def release(self) -> None:
         if self._until is None:

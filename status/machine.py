@@ -58,6 +58,7 @@ class Machine:
 def advance(machine: Machine, observation: Observation,
             thresholds: Thresholds = Thresholds()) -> tuple[Machine, tuple[Transition, ...]]:
     """Return the machine after one probe result and the transitions it caused, in order."""
+    machine = _not_ahead_of(machine, observation.at)
     if observation.in_maintenance:
         if machine.state == MAINTENANCE:
             return machine, ()
@@ -68,6 +69,16 @@ def advance(machine: Machine, observation: Observation,
         transitions = (Transition.MAINTENANCE_ENDED,)
     machine, transition = _step(machine, observation, thresholds)
     return machine, transitions + ((transition,) if transition else ())
+
+
+def _not_ahead_of(machine: Machine, at: datetime) -> Machine:
+    """Return the machine with no streak starting after `at`: stamps from before the clock went back."""
+    return replace(machine, failure_started_at=_earlier(machine.failure_started_at, at),
+                   recovery_started_at=_earlier(machine.recovery_started_at, at))
+
+
+def _earlier(moment: datetime | None, at: datetime) -> datetime | None:
+    return at if moment is not None and moment > at else moment
 
 
 def _step(machine: Machine, obs: Observation, th: Thresholds) -> tuple[Machine, Transition | None]:

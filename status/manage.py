@@ -13,9 +13,10 @@ from core.auth.guard import permission_required
 from core.auth.roles import Permission
 from core.errors import DomainError, ValidationFailed
 from core.extensions import db
-from status import services
+from core.clock import utcnow
+from status import driftinfo, services
 from status.forms import (
-    DriftinfoForm, IncidentUpdateForm, MaintenanceForm, PrognosisForm, ReserveActivateForm, ReserveDeactivateForm,
+    DriftinfoForm, DriftinfoWithdrawForm, IncidentUpdateForm, MaintenanceForm, PrognosisForm, ReserveActivateForm, ReserveDeactivateForm,
     TelephonyForm,
 )
 from status.models import Incident, Notification
@@ -28,6 +29,7 @@ FORMS = {
     "activate": ReserveActivateForm, "deactivate": ReserveDeactivateForm, "telephony": TelephonyForm,
     "maintenance": MaintenanceForm,
 }
+CLOSING_FORMS = ("incident_update", "deactivate")  # ending an incident or the reserve routine
 
 
 def _open_incidents() -> list[Incident]:
@@ -35,7 +37,7 @@ def _open_incidents() -> list[Incident]:
                                    .order_by(Incident.started_at)))
 
 
-NO_INCIDENT = SelectChoice("0", "Ingen särskild")
+NO_INCIDENT = SelectChoice("0", "Ingen särskild (under en pågående störning: den störningen)")
 
 
 def _choices(incidents: list[Incident]) -> list[SelectChoice]:
@@ -43,23 +45,34 @@ def _choices(incidents: list[Incident]) -> list[SelectChoice]:
             for i in incidents]
 
 
-def _forms(incidents: list[Incident], **submitted: FlaskForm) -> dict[str, FlaskForm]:
+def _notice_choices(notices: list[driftinfo.Notice]) -> list[SelectChoice]:
+    return [SelectChoice(n.id, f"{n.title} ({local_text(n.published_at)})") for n in notices]
+
+
+def _forms(incidents: list[Incident], notices: list[driftinfo.Notice], **submitted: FlaskForm) -> dict[str, FlaskForm]:
     forms = {name: submitted.get(name) or cls(formdata=None, prefix=name) for name, cls in FORMS.items()}
     choices = _choices(incidents)
     forms["driftinfo"].incident_id.choices = [NO_INCIDENT, *choices]
     for name in ("prognosis", "incident_update", "activate"):
         forms[name].incident_id.choices = choices
+    for name in CLOSING_FORMS:
+        forms[name].close_driftinfo.choices = _notice_choices(notices)
+        if name not in submitted:  # ending asks which notices to close: all of them, unless IT says otherwise
+            forms[name].close_driftinfo.data = [n.id for n in notices]
     return forms
 
 
-def _render(code: int = 200, **submitted: FlaskForm):
+def _render(code: int = 200, withdraw: DriftinfoWithdrawForm | None = None, withdraw_id: int | None = None,
+            **submitted: FlaskForm):
     incidents = _open_incidents()
+    notices = driftinfo.current(utcnow(), limit=50)
     counts = dict(db.session.execute(
         select(Notification.purpose, func.count()).where(Notification.sent_at.is_(None), Notification.failed_at.is_(None))
         .group_by(Notification.purpose)).all())
     failed = db.session.scalar(select(func.count()).select_from(Notification).where(Notification.failed_at.is_not(None)))
     return render_template(
-        "status/manage.html", incidents=incidents, forms=_forms(incidents, **submitted),
+        "status/manage.html", incidents=incidents, forms=_forms(incidents, notices, **submitted), notices=notices,
+        withdraw=withdraw or DriftinfoWithdrawForm(formdata=None, prefix="withdraw"), withdraw_id=withdraw_id,
         reserve=services.current_reserve_state(), pending=counts, failed=failed or 0, labels=STATUS_LABELS,
         scenario=Scenario, breadcrumbs=[("Driftstatus", url_for("status.page")), ("Hantera", None)],
     ), code
@@ -71,20 +84,27 @@ def _handle(name: str, action: Callable[[FlaskForm], str]):
     form = FORMS[name](prefix=name)
     if "incident_id" in form._fields:
         form.incident_id.choices = ([NO_INCIDENT] if name == "driftinfo" else []) + _choices(incidents)
+    if name in CLOSING_FORMS:
+        form.close_driftinfo.choices = _notice_choices(driftinfo.current(utcnow(), limit=50))
     if not form.validate_on_submit():
         return _render(400, **{name: form})
     try:
         message = action(form)
-    except ValidationFailed as exc:
-        for error in exc.errors:
-            target = getattr(form, error.field, None)
-            (target.errors if target is not None else form.form_errors).append(error.message)  # type: ignore[union-attr]
-        return _render(exc.status, **{name: form})
-    except DomainError as exc:
-        form.form_errors.append(exc.message)
-        return _render(exc.status, **{name: form})
+    except (ValidationFailed, DomainError) as exc:
+        return _render(_show_errors(form, exc), **{name: form})
     flash(message, "info")
     return redirect(url_for("status.manage"))
+
+
+def _show_errors(form: FlaskForm, exc: ValidationFailed | DomainError) -> int:
+    """Put the use case's errors beside the fields they name; return the status code to answer with."""
+    if isinstance(exc, DomainError):
+        form.form_errors.append(exc.message)
+        return exc.status
+    for error in exc.errors:
+        target = getattr(form, error.field, None)
+        (target.errors if target is not None else form.form_errors).append(error.message)  # type: ignore[union-attr]
+    return exc.status
 
 
 @bp.get("/status/hantera")
@@ -97,10 +117,26 @@ def manage():
 @permission_required(Permission.PUBLISH_STATUS)
 def manage_driftinfo():
     def publish(form: DriftinfoForm) -> str:
-        services.publish_driftinfo(current_user.id, form.title.data, form.body.data, form.incident_id.data or None)
+        valid_until = utc_from_local(form.valid_until.data) if form.valid_until.data else None
+        services.publish_driftinfo(current_user.id, form.title.data, form.body.data, form.incident_id.data or None,
+                                   valid_until=valid_until)
         return "Driftinfo publicerad."
 
     return _handle("driftinfo", publish)
+
+
+@bp.post("/status/hantera/driftinfo/<int:post_id>/aterkalla")
+@permission_required(Permission.PUBLISH_STATUS)
+def manage_driftinfo_withdraw(post_id: int):
+    form = DriftinfoWithdrawForm(prefix="withdraw")
+    if not form.validate_on_submit():
+        return _render(400, withdraw=form, withdraw_id=post_id)
+    try:
+        services.withdraw_driftinfo(post_id, current_user.id, form.reason.data)
+    except (ValidationFailed, DomainError) as exc:
+        return _render(_show_errors(form, exc), withdraw=form, withdraw_id=post_id)
+    flash("Driftinfon är återkallad och finns kvar i arkivet.", "info")
+    return redirect(url_for("status.manage"))
 
 
 @bp.post("/status/hantera/prognos")
@@ -118,7 +154,8 @@ def manage_prognosis():
 @permission_required(Permission.PUBLISH_STATUS)
 def manage_update():
     def add(form: IncidentUpdateForm) -> str:
-        services.add_incident_update(form.incident_id.data, current_user.id, form.status.data, form.message.data)
+        services.add_incident_update(form.incident_id.data, current_user.id, form.status.data, form.message.data,
+                                     close_driftinfo=form.close_driftinfo.data or ())
         return "Uppdateringen är publicerad."
 
     return _handle("incident_update", add)
@@ -138,7 +175,7 @@ def manage_reserve_activate():
 @permission_required(Permission.PUBLISH_STATUS)
 def manage_reserve_deactivate():
     def deactivate(form: ReserveDeactivateForm) -> str:
-        services.deactivate_reserve(current_user.id, form.reason.data)
+        services.deactivate_reserve(current_user.id, form.reason.data, close_driftinfo=form.close_driftinfo.data or ())
         return "Reservrutinen har avslutats."
 
     return _handle("deactivate", deactivate)

@@ -175,9 +175,16 @@ def _timeline_is_append_only(_mapper, _connection, target: IncidentUpdate) -> No
 
 
 class Driftinfo(db.Model):
-    """An operational notice published by IT staff (seed 001: only IT publishes driftinfo)."""
+    """An operational notice published by IT staff (seed 001: only IT publishes driftinfo).
+
+    It is current until it is withdrawn, its `valid_until` passes, or the incident it is about is
+    over; then it leaves the status page for the archive (status.rules.driftinfo_ended_at).
+    """
 
     __tablename__ = "status_driftinfo"
+    __table_args__ = (
+        CheckConstraint("withdrawn_at IS NULL OR withdrawal_reason IS NOT NULL", name="withdrawal_has_reason"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
@@ -185,6 +192,12 @@ class Driftinfo(db.Model):
     body: Mapped[str] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("status_incidents.id", ondelete="SET NULL"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+
+    incident: Mapped[Incident | None] = relationship()
 
 
 class Subscriber(db.Model):

@@ -14,6 +14,7 @@ from core.clock import to_local
 from core.extensions import db
 from core.store import begin_write
 from status import incidents
+from status.clockjump import due_clause
 from status.incidents import CUSTOMER_SERVICE, MAIN_SERVER, REFERENCE_TARGET
 from status.machine import DOWN, MAINTENANCE, UP, Machine, Observation, Transition, advance
 from status.models import Component, Outage, ProbeResult
@@ -46,7 +47,8 @@ def run_probe_cycle(now: datetime, settings: MonitorSettings, *, prober: Prober 
     targets = _targets(settings)
     due = db.session.scalar(
         select(Component.id).where(Component.key.in_(targets), Component.kind == "probe")
-        .where((Component.next_check_at.is_(None)) | (Component.next_check_at <= now)).limit(1)
+        .where(due_clause(Component.next_check_at, now, max(settings.probe_interval, settings.retry_interval)))
+        .limit(1)
     )
     db.session.commit()  # end the read before any network wait
     outcomes = {}
@@ -55,6 +57,7 @@ def run_probe_cycle(now: datetime, settings: MonitorSettings, *, prober: Prober 
         # Probed together so both components' results describe the same moment.
         outcomes = {key: prober(url, healthy, timeout) for key, (url, healthy) in targets.items()}
     begin_write()
+    _forget_future_stamps(now)
     if outcomes:
         for key, outcome in outcomes.items():
             report.probed[key] = outcome.ok
@@ -64,6 +67,13 @@ def run_probe_cycle(now: datetime, settings: MonitorSettings, *, prober: Prober 
     reconcile_incidents(now, settings)
     db.session.commit()
     return report
+
+
+def _forget_future_stamps(now: datetime) -> None:
+    """Bring stamps written before the clock went back to `now`, so silence and availability count again."""
+    for column in (Component.last_heartbeat_at, Component.monitored_since):
+        db.session.execute(update(Component).where(column > now).values({column: now})
+                           .execution_options(synchronize_session=False))
 
 
 def _record(key: str, now: datetime, ok: bool, latency_ms: int | None, detail: str,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
@@ -22,6 +22,7 @@ from core.mail import MailError, send_mail
 from core.store import begin_write
 from core.outbound import TransportError, request_json
 from status import messages
+from status.clockjump import due_clause, expired_clause
 from status.links import public_url, unsubscribe_token
 from status.models import Driftinfo, Incident, IncidentUpdate, Notification, Subscriber
 from status.rules import RESERVE_NOTICE_ROLES, SERVICEDESK, escalation_plan, reminder_number
@@ -29,6 +30,7 @@ from status.scenarios import Scenario
 from status.settings import MonitorSettings
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
+LONGEST_BACKOFF = timedelta(hours=1)
 MAX_ATTEMPTS = 8
 GIVE_UP_RUN_AFTER = 3  # failures in a row end a delivery run
 WEBHOOK_TIMEOUT = (3.0, 10.0)
@@ -167,7 +169,7 @@ def _claim(notification_id: int, now: datetime, worker: str) -> bool:
     result = db.session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.sent_at.is_(None), Notification.failed_at.is_(None),
-               or_(Notification.claimed_at.is_(None), Notification.claimed_at < now - CLAIM_TIMEOUT))
+               expired_clause(Notification.claimed_at, now, CLAIM_TIMEOUT))
         .values(claimed_at=now, claimed_by=worker, attempts=Notification.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -179,8 +181,8 @@ def deliver_due(now: datetime, *, limit: int = 100, only: Iterable[int] | None =
     """Send queued notifications that are due (or just `only` these); return how many were sent."""
     query = (select(Notification.id)
              .where(Notification.sent_at.is_(None), Notification.failed_at.is_(None),
-                    Notification.next_attempt_at <= now,
-                    or_(Notification.claimed_at.is_(None), Notification.claimed_at < now - CLAIM_TIMEOUT))
+                    due_clause(Notification.next_attempt_at, now, LONGEST_BACKOFF),
+                    expired_clause(Notification.claimed_at, now, CLAIM_TIMEOUT))
              .order_by(Notification.id).limit(limit))
     if only is not None:
         query = query.where(Notification.id.in_(list(only)))
@@ -235,7 +237,7 @@ def _deliver_one(notification_id: int, now: datetime) -> bool:
         if permanent or attempts >= MAX_ATTEMPTS:
             values["failed_at"] = now
         else:
-            values["next_attempt_at"] = now + min(timedelta(seconds=30 * 2 ** (attempts - 1)), timedelta(hours=1))
+            values["next_attempt_at"] = now + min(timedelta(seconds=30 * 2 ** (attempts - 1)), LONGEST_BACKOFF)
     db.session.execute(update(Notification).where(Notification.id == notification_id).values(**values)
                        .execution_options(synchronize_session=False))
     if reference and incident_id is not None:

@@ -15,11 +15,12 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from core.clock import utcnow
 from core.extensions import db
 from core.signals import first_value
-from status import cache, signals
-from status.models import Component, Driftinfo, Incident, IncidentUpdate, MaintenanceWindow, Outage
-from status.rules import ReserveFacts, availability, prognosis_valid, reserve_countdown
+from status import cache, driftinfo, signals
+from status.models import Component, Incident, IncidentUpdate, MaintenanceWindow, Outage
+from status.rules import ReserveFacts, availability, availability_shown, prognosis_valid, reserve_countdown
 from status.scenarios import RESOLVED, STATUS_LABELS, TRACK_OUTAGE, Scenario
 from core.formatting import duration_text, local_iso, local_text
 
@@ -83,11 +84,14 @@ def build_public_status(now: datetime) -> dict:
     history = list(db.session.scalars(
         select(Incident).where(Incident.status == RESOLVED, Incident.resolved_at >= now - timedelta(days=90))
         .order_by(Incident.resolved_at.desc()).limit(20)))
-    posts = list(db.session.scalars(select(Driftinfo).order_by(Driftinfo.at.desc()).limit(10)))
     windows = list(db.session.scalars(select(MaintenanceWindow).where(MaintenanceWindow.ends_at > now)
                                       .order_by(MaintenanceWindow.starts_at).limit(10)))
+    horizon = now - max(WINDOWS.values())
     outages = list(db.session.execute(select(Outage.component_id, Outage.started_at, Outage.ended_at).where(
-        or_(Outage.ended_at.is_(None), Outage.ended_at > now - WINDOWS["last_30d"]))))
+        or_(Outage.ended_at.is_(None), Outage.ended_at > horizon))))
+    paused = list(db.session.execute(select(MaintenanceWindow.component_id, MaintenanceWindow.starts_at,
+                                            MaintenanceWindow.ends_at)
+                                     .where(MaintenanceWindow.ends_at > horizon, MaintenanceWindow.starts_at < now)))
     outage = next((i for i in open_incidents if i.open_track == TRACK_OUTAGE), None)
     reserve = _reserve(next((i for i in open_incidents if i.reserve_active), None), outage, now)
     return {
@@ -98,13 +102,20 @@ def build_public_status(now: datetime) -> dict:
         "components": [_component(c) for c in components],
         "reserve": reserve,
         "incidents": [_incident(i, now) for i in open_incidents],
-        "driftinfo": [{"id": p.id, "published_at": p.at, "title": p.title, "body": p.body} for p in posts],
+        "driftinfo": [_notice(n) for n in driftinfo.current(now)],
+        "driftinfo_archive": [_notice(n) for n in driftinfo.archived(now)],
         "maintenance": [{"component": w.component.name, "starts_at": w.starts_at, "ends_at": w.ends_at,
                          "reason": w.reason} for w in windows],
         "history": [_history(i) for i in history],
-        "availability": [_availability(c, outages, now) for c in components],
+        "availability": [_availability(c, outages, paused, now) for c in components],
         "sync": _sync_progress(now),  # issue 7
     }
+
+
+def _notice(notice: driftinfo.Notice) -> dict:
+    return {"id": notice.id, "published_at": notice.published_at, "title": notice.title, "body": notice.body,
+            "valid_until": notice.valid_until, "ended_at": notice.ended_at,
+            "withdrawal_reason": notice.withdrawal_reason}
 
 
 def _sync_progress(now: datetime) -> dict | None:
@@ -185,17 +196,33 @@ def _history(incident: Incident) -> dict:
             "reserve_applied": incident.reserve_activated_at is not None}
 
 
-def _availability(row: Component, outages: list, now: datetime) -> dict:
+def _availability(row: Component, outages: list, paused: list, now: datetime) -> dict:
+    """Return each window's availability as a number, as Swedish text, and from when it was measured."""
     mine = [(o.started_at, o.ended_at) for o in outages if o.component_id == row.id]
+    maintenance = [(w.starts_at, w.ends_at) for w in paused if w.component_id == row.id]
     since = row.monitored_since if row.kind != "manual" else (row.monitored_since or now - WINDOWS["last_30d"])
-    result: dict[str, Any] = {"key": row.key, "name": row.name}
+    result: dict[str, Any] = {"key": row.key, "name": row.name, "monitored_since": since}
     for label, span in WINDOWS.items():
-        result[label] = availability(mine, now - span, now, since)
+        percent = availability(mine, now - span, now, since, maintenance)
+        shown = None if percent is None else availability_shown(percent)
+        result[label] = shown
+        result[f"{label}_text"] = percent_text(shown)
+        # A window older than the monitoring is measured only in part: say so rather than imply 30 days.
+        result[f"{label}_complete"] = since is not None and since <= now - span
     return result
 
 
-def feed_entries(limit: int = 30) -> list[dict]:
-    """Return the latest timeline updates and driftinfo posts, newest first, for the Atom feed."""
+def percent_text(value: float | None) -> str:
+    """Return a percentage in Swedish form ("99,93 %"), or a dash when there is none."""
+    return "–" if value is None else f"{value:.2f} %".replace(".", ",")
+
+
+def feed_entries(limit: int = 30, now: datetime | None = None) -> list[dict]:
+    """Return the latest timeline updates and driftinfo posts, newest first, for the Atom feed.
+
+    A notice that has ended stays in the feed, marked "upphört", so readers see that it no longer holds.
+    """
+    now = now or utcnow()
     updates = db.session.execute(
         select(IncidentUpdate.id, IncidentUpdate.at, IncidentUpdate.status, IncidentUpdate.message,
                Incident.id.label("incident_id"), Incident.scenario)
@@ -204,10 +231,18 @@ def feed_entries(limit: int = 30) -> list[dict]:
     entries = [{"key": f"update-{u.id}", "at": u.at,
                 "title": f"{Scenario(u.scenario).guide.title} – {STATUS_LABELS[u.status]}",
                 "content": u.message, "anchor": f"handelse-{u.incident_id}"} for u in updates]
-    posts = db.session.execute(select(Driftinfo.id, Driftinfo.at, Driftinfo.title, Driftinfo.body)
-                               .order_by(Driftinfo.at.desc(), Driftinfo.id.desc()).limit(limit))
-    entries += [{"key": f"driftinfo-{p.id}", "at": p.at, "title": f"Driftinfo: {p.title}", "content": p.body,
-                 "anchor": f"driftinfo-{p.id}"} for p in posts]
+    entries += [_feed_entry(notice) for notice in driftinfo.recent(now, limit)]
     entries.sort(key=lambda entry: entry["at"], reverse=True)
     db.session.commit()
     return entries[:limit]
+
+
+def _feed_entry(notice: driftinfo.Notice) -> dict:
+    if notice.ended_at is None:
+        return {"key": f"driftinfo-{notice.id}", "at": notice.published_at, "title": f"Driftinfo: {notice.title}",
+                "content": notice.body, "anchor": f"driftinfo-{notice.id}"}
+    note = f"Upphört {local_text(notice.ended_at)}" + (f": {notice.withdrawal_reason}" if notice.withdrawal_reason
+                                                        else ".")
+    # Updated when it ended, so feed readers show the entry again with its note.
+    return {"key": f"driftinfo-{notice.id}", "at": notice.ended_at, "title": f"Driftinfo (upphört): {notice.title}",
+            "content": f"{note}\n\n{notice.body}", "anchor": f"driftinfo-{notice.id}"}

@@ -7,6 +7,7 @@ records who or what (system / user), when and why.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import and_, exists, or_, select, update
@@ -15,7 +16,7 @@ from sqlalchemy.orm import aliased
 from core.errors import DomainError
 from core.extensions import db
 from core.store import begin_write
-from status import incidents, messages, notifications
+from status import driftinfo, incidents, messages, notifications
 from status.incidents import MAIN_SERVER
 from status.models import Component, Incident, MaintenanceWindow
 from status.readmodel import ACTIVE
@@ -96,8 +97,12 @@ def activate_by_staff(incident_id: int, user_id: int, reason: str, now: datetime
     return incident
 
 
-def deactivate_by_staff(user_id: int, reason: str, now: datetime, settings: MonitorSettings) -> Incident:
-    """End the reserve routine on IT staff's confirmation; resolve the incident if the server is back."""
+def deactivate_by_staff(user_id: int, reason: str, now: datetime, settings: MonitorSettings, *,
+                        close_driftinfo: Iterable[int] = ()) -> Incident:
+    """End the reserve routine on IT staff's confirmation; resolve the incident if the server is back.
+
+    The notices IT chose to close (`close_driftinfo`) are withdrawn in the same transaction.
+    """
     incident_id = db.session.scalar(select(Incident.id).where(Incident.reserve_slot == ACTIVE))
     result = db.session.execute(
         update(Incident).where(Incident.id == incident_id, Incident.reserve_slot == ACTIVE)
@@ -111,6 +116,7 @@ def deactivate_by_staff(user_id: int, reason: str, now: datetime, settings: Moni
     incidents.append_update(incident, "reserve", f"Reservrutinen har upphört, bekräftat av IT: {reason}", now,
                             author_id=user_id)
     notifications.queue_escalation(incident, "reserve_ended", now, settings)
+    driftinfo.close(close_driftinfo, user_id, f"Reservrutinen har upphört: {reason}", now)  # before resolving
     if incident.recovered_at is not None and incident.open_track is not None:
         incidents.resolve(incident, "Återgång till normal drift är bekräftad. Driftstörningen är över.", now,
                           settings, author_id=user_id)

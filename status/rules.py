@@ -4,6 +4,7 @@ No Flask, no store, no clock: every function is given the moment it reasons abou
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -195,15 +196,54 @@ def reminder_number(detected_at: datetime, now: datetime, interval: timedelta | 
     return int((now - detected_at) / interval)
 
 
+# --- Driftinfo --------------------------------------------------------------------------
+
+def driftinfo_ended_at(valid_until: datetime | None, withdrawn_at: datetime | None,
+                       incident_resolved_at: datetime | None, now: datetime) -> datetime | None:
+    """Return when a notice stopped being current: withdrawn, past its valid-until, or its incident over.
+
+    None while it is current. A notice about an incident never outlives it, so the page never
+    shows an outage notice beneath "Alla system i drift".
+    """
+    ends = [moment for moment in (withdrawn_at, valid_until, incident_resolved_at) if moment and moment <= now]
+    return min(ends) if ends else None
+
+
 # --- Availability ------------------------------------------------------------------------
 
 def availability(downtimes: Iterable[Period], window_start: datetime, now: datetime,
-                 monitored_since: datetime | None) -> float | None:
-    """Return the percentage of the window (since monitoring began) the component was not down."""
+                 monitored_since: datetime | None, maintenance: Iterable[Period] = ()) -> float | None:
+    """Return the percentage of the window's measured time during which the component was not down.
+
+    Measured time runs from the later of the window's start and the start of monitoring up to
+    `now`, less planned maintenance (announced in advance, so it is no disturbance). Down time is
+    confirmed outages, an open one up to now, outside maintenance. None: nothing measured yet.
+    """
     if monitored_since is None or monitored_since >= now:
         return None
     begin = max(window_start, monitored_since)
-    total = (now - begin).total_seconds()
-    clipped = ((max(start, begin), min(end or now, now)) for start, end in downtimes)
-    down = sum((end - start).total_seconds() for start, end in merge_periods(clipped))
-    return round(100.0 * (1 - down / total), 2)
+    paused = _clipped(maintenance, begin, now)
+    measured = (now - begin).total_seconds() - _seconds(paused)
+    if measured <= 0:
+        return None
+    down = _clipped(downtimes, begin, now)
+    down_outside_maintenance = _seconds(down) - _seconds(_intersection(down, paused))
+    return 100.0 * (1 - down_outside_maintenance / measured)
+
+
+def availability_shown(percent: float) -> float:
+    """Return the percentage cut (not rounded) to two decimals: a short outage never shows as 100 %."""
+    return math.floor(percent * 100 + 1e-9) / 100
+
+
+def _clipped(periods: Iterable[Period], begin: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    return merge_periods((max(start, begin), min(stop or end, end)) for start, stop in periods)
+
+
+def _intersection(first: list[tuple[datetime, datetime]],
+                  second: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    return merge_periods((max(a, c), min(b, d)) for a, b in first for c, d in second)
+
+
+def _seconds(periods: list[tuple[datetime, datetime]]) -> float:
+    return sum((end - start).total_seconds() for start, end in periods)

@@ -23,6 +23,34 @@ log = logging.getLogger("status.monitor")
 
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
 LOCK_JOB_ID = "status.lock"
+CLOCK_SLACK = timedelta(seconds=1)
+
+
+class MonitorScheduler(BlockingScheduler):
+    """APScheduler's blocking scheduler, made to survive a wall clock that goes backwards.
+
+    An interval job's next run is its last run plus the interval on the wall clock; after an NTP
+    correction (or any reset) backwards, it lies as far ahead as the clock went back, and the
+    job would wait that long. A next run further ahead than the job's interval can only come
+    from such a jump, so the job runs now instead; the wait between looks never exceeds the
+    shortest interval, so the loop notices soon.
+    """
+
+    def _process_jobs(self) -> float | None:
+        now = datetime.now(self.timezone)
+        shortest = None
+        for job in self.get_jobs():
+            interval = getattr(job.trigger, "interval", None)
+            if interval is None:
+                continue
+            shortest = interval if shortest is None else min(shortest, interval)
+            if job.next_run_time is not None and job.next_run_time > now + interval + CLOCK_SLACK:
+                log.warning("job %s was due %s: the clock went back; running it now", job.id, job.next_run_time)
+                job.modify(next_run_time=now)
+        wait = super()._process_jobs()
+        if shortest is None:
+            return wait
+        return shortest.total_seconds() if wait is None else min(wait, shortest.total_seconds())
 
 
 def _run_guarded(app: Flask, lock: MonitorLock, job: Job) -> Callable[[], None]:
@@ -55,12 +83,12 @@ def _renew(app: Flask, lock: MonitorLock) -> Callable[[], None]:
 
 
 def build_scheduler(app: Flask, lock: MonitorLock, settings: MonitorSettings,
-                    renew: Callable[[], None] | None = None) -> BlockingScheduler:
+                    renew: Callable[[], None] | None = None) -> MonitorScheduler:
     """Return the scheduler with the lock job, every job of tasks.JOBS and those other packages registered."""
     # One thread for the monitoring jobs, so they never race each other, and one for mail;
     # other processes are kept out by the lock, and the critical writes are conditional
     # UPDATEs (or unique keys) in any case.
-    scheduler = BlockingScheduler(timezone=timezone.utc, job_defaults=JOB_DEFAULTS,
+    scheduler = MonitorScheduler(timezone=timezone.utc, job_defaults=JOB_DEFAULTS,
                                   executors={"default": ThreadPoolExecutor(1), "mail": ThreadPoolExecutor(1)})
     start = datetime.now(timezone.utc)
     scheduler.add_job(renew or _renew(app, lock), "interval", seconds=max(settings.lease_seconds / 3, 0.1),

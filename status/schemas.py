@@ -16,11 +16,22 @@ class DriftinfoRequest(ApiSchema):
     title: str = pydantic.Field(min_length=1, max_length=200)
     body: str = pydantic.Field(min_length=1, max_length=2000)
     incident_id: int | None = None
+    valid_until: AwareMoment | None = pydantic.Field(default=None, strict=False)
 
 
 class DriftinfoResponse(pydantic.BaseModel):
     id: int
     published_at: str
+
+
+class DriftinfoWithdrawRequest(ApiSchema):
+    reason: str = pydantic.Field(min_length=1, max_length=1000)
+
+
+class DriftinfoWithdrawResponse(pydantic.BaseModel):
+    id: int
+    withdrawn_at: str
+    reason: str
 
 
 class PrognosisRequest(ApiSchema):
@@ -31,6 +42,8 @@ class PrognosisRequest(ApiSchema):
 class IncidentUpdateRequest(ApiSchema):
     status: Literal[INCIDENT_STATUSES]  # type: ignore[valid-type]
     message: str = pydantic.Field(min_length=1, max_length=2000)
+    # Resolving withdraws these driftinfo notices (ignored for other statuses).
+    close_driftinfo: list[int] = pydantic.Field(default_factory=list, max_length=100)
 
 
 class IncidentResponse(pydantic.BaseModel):
@@ -59,6 +72,7 @@ class ReserveActivateRequest(ApiSchema):
 
 class ReserveDeactivateRequest(ApiSchema):
     reason: str = pydantic.Field(min_length=1, max_length=1000)
+    close_driftinfo: list[int] = pydantic.Field(default_factory=list, max_length=100)  # withdrawn with it
 
 
 class ReserveStateResponse(pydantic.BaseModel):

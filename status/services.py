@@ -5,6 +5,7 @@ transaction and delivered after the commit by the monitor's notify job.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -15,7 +16,7 @@ from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.privacy.screening import personal_data_error
 from core.store import begin_write
-from status import cache, incidents, monitor, notifications, readmodel, reserve_activation
+from status import cache, driftinfo, incidents, monitor, notifications, readmodel, reserve_activation
 from status.incidents import CUSTOMER_SERVICE, TELEPHONY
 from status.models import (
     Component, Driftinfo, Incident, IncidentUpdate, MaintenanceWindow, Outage, RecoveryEvent,
@@ -30,8 +31,10 @@ from core.formatting import local_text
 __all__ = [
     "ReserveState", "activate_reserve", "add_incident_update", "claim_recovery_event", "current_reserve_state",
     "deactivate_reserve", "deliver_notifications", "publish_driftinfo", "record_heartbeat", "run_probe_cycle",
-    "run_reserve_check", "schedule_maintenance", "set_prognosis", "set_telephony",
+    "run_reserve_check", "schedule_maintenance", "set_prognosis", "set_telephony", "withdraw_driftinfo",
 ]
+
+CLOSED_WITH_INCIDENT = "Händelsen är löst."
 
 
 PUBLIC_WHY = "Statussidan är publik och mejlas till prenumeranter; den får inte innehålla personuppgifter."
@@ -60,6 +63,12 @@ def _incident(incident_id: int) -> Incident:
     return incident
 
 
+def _open_incident_id() -> int | None:
+    """Return the open incident, the outage before the others."""
+    return db.session.scalar(select(Incident.id).where(Incident.open_track.is_not(None))
+                             .order_by(Incident.track != TRACK_OUTAGE, Incident.id).limit(1))
+
+
 def current_reserve_state() -> ReserveState | None:
     """Return whether the reserve routine applies (and for which outage), or None if no outage is open."""
     return readmodel.current_reserve_state()
@@ -77,20 +86,41 @@ def record_heartbeat(now: datetime | None = None) -> datetime:
 
 
 def publish_driftinfo(author_id: int, title: str, body: str, incident_id: int | None = None,
-                      now: datetime | None = None) -> Driftinfo:
-    """Publish an operational notice on the status page and to subscribers."""
+                      now: datetime | None = None, valid_until: datetime | None = None) -> Driftinfo:
+    """Publish an operational notice on the status page and to subscribers, until `valid_until` if given."""
     now = now or utcnow()
     title, body = _public_text("title", title, 200), _public_text("body", body, 5000)
+    if valid_until is not None and valid_until <= now:
+        raise ValidationFailed.single("valid_until", "Giltig till måste ligga i framtiden.")
     begin_write()
     if incident_id is not None:
         _incident(incident_id)
-    post = Driftinfo(at=now, title=title, body=body, incident_id=incident_id, author_id=author_id)
+    else:  # a notice published during a disturbance is about it, and ends with it
+        incident_id = _open_incident_id()
+    post = Driftinfo(at=now, title=title, body=body, incident_id=incident_id, author_id=author_id,
+                     valid_until=valid_until)
     db.session.add(post)
     db.session.flush()
     notifications.queue_subscriber_driftinfo(post, now)
     db.session.commit()
     cache.invalidate()
     return post
+
+
+def withdraw_driftinfo(post_id: int, author_id: int, reason: str, now: datetime | None = None) -> Driftinfo:
+    """Withdraw a current notice: it leaves the status page and stays in the archive with the reason."""
+    now = now or utcnow()
+    reason = _public_text("reason", reason, 1000)
+    begin_write()
+    post = db.session.get(Driftinfo, post_id, with_for_update=True, populate_existing=True)
+    if post is None:
+        raise NotFound("Driftinfon finns inte.", field="driftinfo_id")
+    if driftinfo.close([post.id], author_id, reason, now) != 1:
+        db.session.rollback()
+        raise ValidationFailed.single("driftinfo_id", "Driftinfon har redan upphört.", status=409)
+    db.session.commit()
+    cache.invalidate()
+    return db.session.get(Driftinfo, post_id, populate_existing=True)
 
 
 def set_prognosis(incident_id: int, author_id: int, text: str, expected_restoration_at: datetime,
@@ -115,8 +145,11 @@ def set_prognosis(incident_id: int, author_id: int, text: str, expected_restorat
 
 
 def add_incident_update(incident_id: int, author_id: int, status: str, message: str,
-                        now: datetime | None = None) -> IncidentUpdate:
-    """Append IT staff's update to an incident's timeline, possibly changing its status."""
+                        now: datetime | None = None, close_driftinfo: Iterable[int] = ()) -> IncidentUpdate:
+    """Append IT staff's update to an incident's timeline, possibly changing its status.
+
+    Resolving it also withdraws the notices IT chose to close (`close_driftinfo`).
+    """
     now = now or utcnow()
     if status not in INCIDENT_STATUSES:
         raise ValidationFailed.single("status", f"Okänd status; välj en av {', '.join(INCIDENT_STATUSES)}.")
@@ -129,6 +162,7 @@ def add_incident_update(incident_id: int, author_id: int, status: str, message: 
         _check_resolvable(incident)
         if incident.track == TRACK_TELEPHONY:
             _set_telephony_component(False, now)
+        driftinfo.close(close_driftinfo, author_id, CLOSED_WITH_INCIDENT, now)  # while they are still current
         entry = incidents.resolve(incident, message, now, current_settings(), author_id=author_id)
     else:
         entry = incidents.append_update(incident, "status", message, now, status=status, author_id=author_id)
@@ -156,8 +190,7 @@ def activate_reserve(author_id: int, reason: str, incident_id: int | None = None
     reason = _public_text("reason", reason, 1000)
     begin_write()
     if incident_id is None:
-        incident_id = db.session.scalar(select(Incident.id).where(Incident.open_track.is_not(None))
-                                        .order_by(Incident.track != "outage", Incident.id))
+        incident_id = _open_incident_id()
         if incident_id is None:
             raise ValidationFailed.single("incident_id", "Det finns ingen öppen händelse att aktivera "
                                                          "reservrutinen för.", status=409)
@@ -166,11 +199,13 @@ def activate_reserve(author_id: int, reason: str, incident_id: int | None = None
     return incident
 
 
-def deactivate_reserve(author_id: int, reason: str, now: datetime | None = None) -> Incident:
-    """End the reserve routine on IT staff's confirmation."""
+def deactivate_reserve(author_id: int, reason: str, now: datetime | None = None,
+                       close_driftinfo: Iterable[int] = ()) -> Incident:
+    """End the reserve routine on IT staff's confirmation, withdrawing the notices IT chose to close."""
     now = now or utcnow()
     begin_write()
-    incident = reserve_activation.deactivate_by_staff(author_id, _public_text("reason", reason, 1000), now, current_settings())
+    incident = reserve_activation.deactivate_by_staff(author_id, _public_text("reason", reason, 1000), now,
+                                                      current_settings(), close_driftinfo=close_driftinfo)
     cache.invalidate()
     return incident
 

@@ -9,7 +9,7 @@ from core.clock import to_local
 from core.mail import contains_personal_data
 from status.rules import (
     HEARTBEAT_DOWN, HEARTBEAT_UNKNOWN, HEARTBEAT_UP, SERVICEDESK, SUPPLIER, SYSTEM_OWNER, SYSTEM_OWNER_MANAGER,
-    TELEPHONY_OWNER, ReserveFacts, WeeklyHours, automatic_reserve_due, availability, classify_outage,
+    TELEPHONY_OWNER, ReserveFacts, WeeklyHours, automatic_reserve_due, availability, availability_shown, classify_outage, driftinfo_ended_at,
     customer_service_lost_contact, escalation_plan, heartbeat_state, is_on_duty, opened_at, prognosis_valid,
     reminder_number, reserve_countdown, reserve_due_at, silence_started,
 )
@@ -151,14 +151,31 @@ def test_reminders_count_whole_intervals_since_detection():
 def test_availability_over_a_window_counts_confirmed_down_time_only():
     now = OUTAGE_START + timedelta(days=1)
     outages = [(OUTAGE_START + timedelta(hours=1), OUTAGE_START + timedelta(hours=2, minutes=24))]  # 1 h 24 min
-    assert availability(outages, now - timedelta(hours=24), now, OUTAGE_START - timedelta(days=40)) == 94.17
+    measured = availability(outages, now - timedelta(hours=24), now, OUTAGE_START - timedelta(days=40))
+    assert measured == pytest.approx(100 * (1 - 84 / 1440)) and availability_shown(measured) == 94.16
     assert availability([], now - timedelta(hours=24), now, OUTAGE_START) == 100.0
     assert availability(outages, now - timedelta(hours=24), now, None) is None
     # An outage still going on counts up to now; monitoring younger than the window shortens it.
     assert availability([(now - timedelta(hours=1), None)], now - timedelta(days=7), now, now - timedelta(hours=2)) == 50.0
 
 
+def test_shown_availability_is_cut_so_a_short_outage_never_shows_as_a_hundred_percent():
+    one_second_in_thirty_days = 100 * (1 - 1 / (30 * 86400))
+    assert availability_shown(one_second_in_thirty_days) == 99.99
+    assert availability_shown(100.0) == 100.0
+
+
 def test_personal_data_is_recognised_in_mail_text():
     assert contains_personal_data("Gäller 19121212-1212")
     assert contains_personal_data("patient 191212121212")
     assert not contains_personal_data("Ring Kundservice 010-473 80 80 eller 30 000.")
+
+
+def test_driftinfo_ends_at_the_first_of_withdrawal_valid_until_and_its_incident_resolved():
+    hour = timedelta(hours=1)
+    assert driftinfo_ended_at(None, None, None, OUTAGE_START) is None
+    assert driftinfo_ended_at(OUTAGE_START + hour, None, None, OUTAGE_START) is None  # valid a while yet
+    assert driftinfo_ended_at(OUTAGE_START + hour, None, None, OUTAGE_START + hour) == OUTAGE_START + hour
+    assert driftinfo_ended_at(OUTAGE_START + 2 * hour, OUTAGE_START + hour, OUTAGE_START + 3 * hour,
+                              OUTAGE_START + 4 * hour) == OUTAGE_START + hour
+    assert driftinfo_ended_at(None, None, OUTAGE_START + hour, OUTAGE_START + 2 * hour) == OUTAGE_START + hour

@@ -211,3 +211,14 @@ def test_notifications_are_remembered_in_the_store(ctx, servers):
     start_outage(main)
     keys = [n.dedup_key for n in db.session.scalars(select(Notification))]
     assert keys and all(key.startswith(f"esc:{all_incidents()[0].id}:opened:") for key in keys)
+
+
+def test_mail_queued_and_claimed_before_the_clock_went_back_a_year_is_still_sent(ctx, servers, smtp):
+    main, _ = servers
+    ahead = OUTAGE_START + timedelta(days=365)
+    start_outage(main, ahead)
+    for note in queued("escalation"):
+        note.claimed_at, note.claimed_by = ahead, "a monitor killed a year ahead"
+    db.session.commit()
+    assert services.deliver_notifications(OUTAGE_START) == 2
+    assert len(smtp.to("sa@region.example")) == 1

@@ -7,9 +7,12 @@ from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
+from sqlalchemy import select
 
 from core.auth.roles import Role
+from core.extensions import db
 from status import services
+from status.models import Component, Outage
 from tests import factories
 from tests.conftest import api_token, login
 from tests.service.status.conftest import FOUR_HOURS_LATER, OUTAGE_START, open_incident
@@ -196,3 +199,34 @@ def test_the_desk_is_403_for_others(client, ctx):
     assert client.get("/status/hantera").status_code == 403
     page = client.get("/status").get_data(as_text=True)
     assert "Hantera driftstatus" not in page
+
+
+def test_availability_differs_per_window_and_is_shown_in_swedish_form(client, ctx):
+    main = db.session.scalar(select(Component).where(Component.key == "main_server"))
+    now = OUTAGE_START + timedelta(hours=3)
+    main.monitored_since = now - timedelta(days=40)
+    db.session.add(Outage(component_id=main.id, started_at=OUTAGE_START, ended_at=OUTAGE_START + 10 * EVERY_MINUTE))
+    db.session.commit()
+    with freeze_time(now):
+        body = client.get("/status.json").get_json()
+        html = client.get("/status").get_data(as_text=True)
+    figures = next(a for a in body["availability"] if a["key"] == "main_server")
+    assert (figures["last_24h"], figures["last_7d"], figures["last_30d"]) == (99.30, 99.90, 99.97)
+    assert (figures["last_24h_text"], figures["last_7d_text"], figures["last_30d_text"]) == (
+        "99,30 %", "99,90 %", "99,97 %")
+    assert figures["last_30d_complete"] is True
+    assert "<td>99,30 %</td><td>99,90 %</td><td>99,97 %</td>" in html
+
+
+def test_availability_measured_for_less_than_the_window_is_marked_as_such(client, ctx):
+    main = db.session.scalar(select(Component).where(Component.key == "main_server"))
+    now = OUTAGE_START + timedelta(hours=3)
+    main.monitored_since = now - timedelta(days=2)
+    db.session.commit()
+    with freeze_time(now):
+        body = client.get("/status.json").get_json()
+        html = client.get("/status").get_data(as_text=True)
+    figures = next(a for a in body["availability"] if a["key"] == "main_server")
+    assert figures["last_24h_complete"] and not figures["last_7d_complete"] and not figures["last_30d_complete"]
+    assert "<td>100,00 %</td><td>100,00 %<sup>*</sup></td>" in html
+    assert "Huvudservern övervakas sedan 2026-10-31 13:00 CET; siffrorna gäller tiden sedan dess." in html
