@@ -114,31 +114,31 @@ def _pdf_cells(line: Line) -> tuple[str, ...]:
 
 def to_pdf(report: Report) -> bytes:
     """Return the report as an A4 landscape PDF: the balance, then each kind and unit with its lines and totals."""
-    from xml.sax.saxutils import escape
-
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import (
-        KeepTogether,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
-    )
+    from reportlab.platypus import SimpleDocTemplate
 
-    from core.pdf import (  # the project's fonts with å ä ö
-        FONT,
-        FONT_BOLD,
-        register_fonts,
-    )
+    from core.pdf import register_fonts  # the project's fonts with å ä ö
 
     register_fonts()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm, title=f"Avstämning händelse {report.incident_id}")
+    doc.build(_pdf_story(report))
+    return buffer.getvalue()
+
+
+def _pdf_story(report: Report) -> list:
+    """Return the PDF's flowables: title and balance, then one table per kind and unit."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
+
+    from core.pdf import FONT, FONT_BOLD
+
     title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=14, leading=18)
     heading = ParagraphStyle("heading", fontName=FONT_BOLD, fontSize=10, leading=13, spaceBefore=6)
     body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12)
@@ -167,6 +167,5 @@ def to_pdf(report: Report) -> bytes:
         story.append(KeepTogether([paragraph(f"{group.kind_label} – {group.unit_label}", heading),
                                    paragraph(f"Summa: {totals_text(group.balance)}.", body), Spacer(1, 1 * mm)]))
         story.append(Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT", style=TableStyle(style)))
-    doc.build(story)
-    return buffer.getvalue()
+    return story
 
