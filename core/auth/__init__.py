@@ -1,4 +1,4 @@
-"""Accounts: login, logout, roles, bearer tokens."""
+"""Accounts: login, logout, roles, server-side sessions, bearer tokens."""
 from __future__ import annotations
 
 from flask import Flask, request
@@ -8,9 +8,19 @@ from core.extensions import db, login_manager
 
 
 def init_app(app: Flask) -> None:
+    from core.auth import credentials
+    from core.auth.rules import SessionTimeouts
     from core.auth.services import user_for_token
+    from core.auth.session_interface import ServerSessionInterface
     from core.auth.views import bp
+    from core.config import SESSION_ENVIRONMENT_KEYS, apply_environment
     from core.models import User
+
+    if not app.testing:
+        apply_environment(app.config, SESSION_ENVIRONMENT_KEYS)
+    SessionTimeouts.from_config(app.config)  # a bad setting stops the process here, naming it
+    app.session_interface = ServerSessionInterface()
+    credentials.init_app()
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Logga in för att fortsätta."
