@@ -31,14 +31,14 @@ def init_app(app: Flask) -> None:
     def _load_from_session(user_id: str) -> User | None:
         # The JSON API authenticates by bearer token only, so a browser's session
         # cookie can never carry a cross-site request into it.
-        if request.path.startswith("/api/"):
+        if guard.is_api_path(request.path):
             return None
         user = db.session.get(User, int(user_id))
         return user if user is not None and user.active else None
 
     @login_manager.request_loader
     def _load_from_bearer_token(req) -> User | None:  # noqa: ANN001
-        if not req.path.startswith("/api/"):
+        if not guard.is_api_path(req.path):
             return None
         auth = req.authorization
         if auth is None or auth.type != "bearer" or not auth.token:

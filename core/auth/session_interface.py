@@ -16,6 +16,7 @@ from flask.wrappers import Response
 from sqlalchemy import Executable, delete, insert, or_, select, update
 from werkzeug.datastructures import CallbackDict
 
+from core.auth.guard import is_api_path
 from core.auth.rules import SessionTimeouts, browser_summary, is_alive, touch_due
 from core.auth.tokens import digest, new_token
 from core.clock import utcnow
@@ -32,7 +33,7 @@ class ServerSession(CallbackDict, SessionMixin):
 
     def __init__(self, initial: dict[str, Any] | None = None, *, row_id: int | None = None,
                  user_id: int | None = None, last_seen_at: datetime | None = None,
-                 stale_cookie: bool = False) -> None:
+                 stale_cookie: bool = False, detached: bool = False) -> None:
         def on_update(self: ServerSession) -> None:
             self.modified = True
             self.accessed = True
@@ -42,6 +43,7 @@ class ServerSession(CallbackDict, SessionMixin):
         self.user_id = user_id  # whose session the row is
         self.last_seen_at = last_seen_at
         self.stale_cookie = stale_cookie  # the browser sent an id that is unknown or has ended
+        self.detached = detached  # never stored: a request the session has no part in
         self.modified = False
         self.accessed = False
 
@@ -71,6 +73,10 @@ class ServerSessionInterface(SessionInterface):
     """Load the session row named by the cookie; write it back only when it changed or is due a touch."""
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
+        if is_api_path(request.path):
+            # Bearer tokens only: a cookie jar's session must neither help nor hinder an API call
+            # (Flask-Login's strong protection would refuse a session without its mark).
+            return ServerSession(detached=True)
         token = request.cookies.get(self.get_cookie_name(app))
         if not token:
             return ServerSession()
@@ -84,7 +90,7 @@ class ServerSessionInterface(SessionInterface):
                              last_seen_at=row.last_seen_at)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        if not isinstance(session, ServerSession):
+        if not isinstance(session, ServerSession) or session.detached:
             return
         if session.accessed:
             response.vary.add("Cookie")

@@ -272,3 +272,12 @@ def test_a_session_made_through_one_app_instance_is_valid_through_another_on_the
     finally:
         with second.app_context():
             db.engine.dispose()
+
+
+def test_an_api_client_that_keeps_cookies_is_judged_by_its_token_alone(client):
+    factories.user("karin")
+    client.get("/login")  # its cookie jar now holds a session of a visitor who is not logged in
+    token = api_token(client, "karin")
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get_cookie(COOKIE) is not None  # the browser side is left as it was
