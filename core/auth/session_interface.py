@@ -32,7 +32,7 @@ class ServerSession(CallbackDict, SessionMixin):
     """One request's session dict, with the row it came from (row_id None: not stored yet)."""
 
     def __init__(self, initial: dict[str, Any] | None = None, *, row_id: int | None = None,
-                 user_id: int | None = None, last_seen_at: datetime | None = None,
+                 user_id: int | None = None, last_seen_at: datetime | None = None, stored: str | None = None,
                  stale_cookie: bool = False, detached: bool = False) -> None:
         def on_update(self: ServerSession) -> None:
             self.modified = True
@@ -42,6 +42,7 @@ class ServerSession(CallbackDict, SessionMixin):
         self.row_id = row_id
         self.user_id = user_id  # whose session the row is
         self.last_seen_at = last_seen_at
+        self.stored = stored  # the data as the row holds it
         self.stale_cookie = stale_cookie  # the browser sent an id that is unknown or has ended
         self.detached = detached  # never stored: a request the session has no part in
         self.modified = False
@@ -87,7 +88,7 @@ class ServerSessionInterface(SessionInterface):
         if row is None or not is_alive(row.created_at, row.last_seen_at, utcnow(), timeouts(app)):
             return ServerSession(stale_cookie=True)
         return ServerSession(session_json_serializer.loads(row.data), row_id=row.id, user_id=row.user_id,
-                             last_seen_at=row.last_seen_at)
+                             last_seen_at=row.last_seen_at, stored=row.data)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, ServerSession) or session.detached:
@@ -107,10 +108,11 @@ class ServerSessionInterface(SessionInterface):
                 response.delete_cookie(self.get_cookie_name(app), **self._cookie_options(app))
             return
         now = utcnow()
+        # Flask-Login rewrites the same keys on every anonymous request: only a real change is written.
+        data = session_json_serializer.dumps(dict(session)) if session.modified else session.stored
         # A row ended meanwhile (logout elsewhere, an admin) is not brought back: the update finds nothing.
-        if session.modified:
-            _write(update(SESSIONS).where(SESSIONS.c.id == session.row_id)
-                   .values(data=session_json_serializer.dumps(dict(session)), last_seen_at=now))
+        if data != session.stored:
+            _write(update(SESSIONS).where(SESSIONS.c.id == session.row_id).values(data=data, last_seen_at=now))
         elif touch_due(session.last_seen_at, now):
             _write(update(SESSIONS).where(SESSIONS.c.id == session.row_id).values(last_seen_at=now))
 

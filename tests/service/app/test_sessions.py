@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 from freezegun import freeze_time
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app import create_app
 from core.auth.roles import Role
@@ -281,3 +281,29 @@ def test_an_api_client_that_keeps_cookies_is_judged_by_its_token_alone(client):
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
     assert client.get("/api/v1/me").status_code == 401
     assert client.get_cookie(COOKIE) is not None  # the browser side is left as it was
+
+
+def test_requests_that_change_nothing_write_nothing(client, app):
+    factories.user("karin")
+    writes: list[str] = []
+
+    def note_session_writes(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if "user_sessions" in statement and not statement.lstrip().upper().startswith("SELECT"):
+            writes.append(statement.split()[0])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note_session_writes)
+    try:
+        with freeze_time(MORNING) as clock:
+            for _ in range(3):
+                client.get("/login")  # a visitor who is not logged in yet
+            assert writes == ["INSERT"]
+            login(client, "karin")
+            writes.clear()
+            for _ in range(3):
+                clock.tick(timedelta(seconds=10))
+                assert client.get("/min-sida/").status_code == 200
+            assert writes == []
+    finally:
+        event.remove(engine, "before_cursor_execute", note_session_writes)
