@@ -5,17 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, logout_user
 
+from app.messages import services as messages
+from app.messages.models import Message, MessageDelivery
+from app.mypage import services
+from app.mypage.forms import ContactDetailsForm
 from core.auth import services as auth
 from core.auth import sessions
 from core.auth.guard import permission_required
 from core.auth.roles import Permission
 from core.auth.session_interface import current_session_id
 from core.errors import ValidationFailed
-from app.messages import services as messages
-from app.messages.models import Message, MessageDelivery
 from core.models import PrescribingUnit
-from app.mypage import services
-from app.mypage.forms import ContactDetailsForm
 from core.web.tables import Column, TableState, paginate_query
 
 bp = Blueprint("mypage", __name__, url_prefix="/min-sida")

@@ -12,8 +12,8 @@ from core.auth.tokens import digest, new_token
 from core.clock import utcnow
 from core.errors import NotFound
 from core.extensions import db
-from core.store import begin_write
 from core.models import ApiToken, LoginFailure, User
+from core.store import begin_write
 
 
 class LoginRefused(Exception):

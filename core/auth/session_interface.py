@@ -13,7 +13,16 @@ from flask import Flask, Request, request
 from flask import session as current_session
 from flask.sessions import SessionInterface, SessionMixin, session_json_serializer
 from flask.wrappers import Response
-from sqlalchemy import Executable, delete, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    and_,
+    delete,
+    insert,
+    not_,
+    select,
+    update,
+)
 from werkzeug.datastructures import CallbackDict
 
 from core.auth.guard import is_api_path
@@ -63,6 +72,12 @@ class ServerSession(CallbackDict, SessionMixin):
 
 def timeouts(app: Flask) -> SessionTimeouts:
     return SessionTimeouts.from_config(app.config)
+
+
+def session_alive(now: datetime, limits: SessionTimeouts) -> ColumnElement[bool]:
+    """Return core.auth.rules.is_alive as SQL over user_sessions."""
+    seen_after, started_after = limits.cutoffs(now)
+    return and_(SESSIONS.c.last_seen_at > seen_after, SESSIONS.c.created_at > started_after)
 
 
 def current_session_id() -> int | None:
@@ -144,9 +159,7 @@ def _create(app: Flask, session: ServerSession, user_id: int | None) -> str:
     )]
     if user_id is not None:
         # Each login clears away sessions that have ended by themselves, so the table stays small.
-        seen_after, started_after = timeouts(app).cutoffs(now)
-        statements.append(delete(SESSIONS).where(
-            or_(SESSIONS.c.last_seen_at <= seen_after, SESSIONS.c.created_at <= started_after)))
+        statements.append(delete(SESSIONS).where(not_(session_alive(now, timeouts(app)))))
     _write(*statements)
     return token
 

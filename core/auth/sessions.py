@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Executable, Select, and_, delete, func, or_, select, update
+from sqlalchemy import Executable, Select, delete, func, or_, select, update
 
 from core.auth.rules import SessionTimeouts
 from core.auth.services import token_valid
-from core.auth.session_interface import SESSIONS
+from core.auth.session_interface import SESSIONS, session_alive, timeouts
 from core.clock import utcnow
 from core.errors import NotFound
 from core.extensions import db
@@ -31,7 +31,7 @@ class ActiveSession:
 
 
 def _timeouts() -> SessionTimeouts:
-    return SessionTimeouts.from_config(current_app.config)
+    return timeouts(current_app)
 
 
 def limits_text() -> dict[str, str]:
@@ -39,12 +39,6 @@ def limits_text() -> dict[str, str]:
     limits = _timeouts()
     return {"idle": duration_text(int(limits.idle.total_seconds())),
             "lifetime": duration_text(int(limits.lifetime.total_seconds()))}
-
-
-def session_alive(now: datetime, timeouts: SessionTimeouts) -> ColumnElement[bool]:
-    """Return core.auth.rules.is_alive as SQL over user_sessions."""
-    seen_after, started_after = timeouts.cutoffs(now)
-    return and_(SESSIONS.c.last_seen_at > seen_after, SESSIONS.c.created_at > started_after)
 
 
 def active_sessions(user_id: int, current_id: int | None) -> list[ActiveSession]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Flask
 from flask.testing import FlaskClient
-
 from sqlalchemy import func, select
 
 from core.extensions import db

@@ -287,7 +287,7 @@ def test_requests_that_change_nothing_write_nothing(client, app):
     factories.user("karin")
     writes: list[str] = []
 
-    def note_session_writes(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+    def note_session_writes(_conn, _cursor, statement, *_args) -> None:
         if "user_sessions" in statement and not statement.lstrip().upper().startswith("SELECT"):
             writes.append(statement.split()[0])
 
