@@ -30,6 +30,10 @@ def apply_environment(config: MutableMapping[str, Any], keys: Iterable[str],
                 config[key] = raw
 
 
+# Config keys of the server-side sessions a deployment may set from the environment (core.auth).
+SESSION_ENVIRONMENT_KEYS = ("SESSION_IDLE_TIMEOUT_MINUTES", "SESSION_ABSOLUTE_LIFETIME_HOURS")
+
+
 def _instance_secret_key(instance_path: Path) -> str:
     """Return the instance's secret key, creating it once so sessions survive restarts."""
     key_file = instance_path / "secret_key"
@@ -72,6 +76,10 @@ class Config:
     OIDC_SCOPES = "openid"  # Inera's IdP: "openid personal_identity_number commission"
     OIDC_HSA_ID_CLAIM = "employeeHsaId"  # the claim that names the local user (users.hsa_id)
     OIDC_TIMEOUT = 10.0
+    # Sessions live in the store (core/auth/session_interface.py): a session ends after this
+    # long without a request, and this long after login whatever happens. Also from the environment.
+    SESSION_IDLE_TIMEOUT_MINUTES = 30
+    SESSION_ABSOLUTE_LIFETIME_HOURS = 10
 
     CUSTOMER_SERVICE_PHONE = "010-473 80 80"
     CUSTOMER_SERVICE_HOURS = "Måndag–fredag 08.00–16.30"

@@ -1,4 +1,4 @@
-"""Accounts: login, logout, roles, bearer tokens."""
+"""Accounts: login, logout, roles, server-side sessions, bearer tokens."""
 from __future__ import annotations
 
 from flask import Flask, request
@@ -9,9 +9,19 @@ from core.extensions import db, login_manager
 
 def init_app(app: Flask) -> None:
     from core.auth import oidc, oidc_views
+    from core.auth import credentials
+    from core.auth.rules import SessionTimeouts
     from core.auth.services import user_for_token
+    from core.auth.session_interface import ServerSessionInterface
     from core.auth.views import bp
+    from core.config import SESSION_ENVIRONMENT_KEYS, apply_environment
     from core.models import User
+
+    if not app.testing:
+        apply_environment(app.config, SESSION_ENVIRONMENT_KEYS)
+    SessionTimeouts.from_config(app.config)  # a bad setting stops the process here, naming it
+    app.session_interface = ServerSessionInterface()
+    credentials.init_app()
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Logga in för att fortsätta."
@@ -22,14 +32,14 @@ def init_app(app: Flask) -> None:
     def _load_from_session(user_id: str) -> User | None:
         # The JSON API authenticates by bearer token only, so a browser's session
         # cookie can never carry a cross-site request into it.
-        if request.path.startswith("/api/"):
+        if guard.is_api_path(request.path):
             return None
         user = db.session.get(User, int(user_id))
         return user if user is not None and user.active else None
 
     @login_manager.request_loader
     def _load_from_bearer_token(req) -> User | None:  # noqa: ANN001
-        if not req.path.startswith("/api/"):
+        if not guard.is_api_path(req.path):
             return None
         auth = req.authorization
         if auth is None or auth.type != "bearer" or not auth.token:

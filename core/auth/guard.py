@@ -14,6 +14,13 @@ from core.extensions import login_manager
 F = TypeVar("F", bound=Callable)
 
 STATIC_ENDPOINTS = {"static"}
+# The JSON API authenticates by bearer token only, never by the session cookie.
+API_PREFIX = "/api/"
+TOKEN_EXCHANGE_PATH = "/api/v1/tokens"  # where a SITHS browser session may buy a bearer token
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIX)
 
 
 def public(view: F) -> F:
@@ -53,7 +60,7 @@ def init_app(app: Flask) -> None:
     def _require_login():
         if is_public_endpoint(current_app, request.endpoint) or current_user.is_authenticated:
             return None
-        if request.path.startswith("/api/"):
+        if is_api_path(request.path):
             abort(401)
         return login_manager.unauthorized()
 

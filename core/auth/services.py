@@ -1,21 +1,21 @@
 """Authentication use cases: password login with rate limiting, starting a session, and API tokens."""
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime
 
 from flask import current_app
 from flask_login import login_user
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from core.auth.login_audit import LoginEvent
 from core.auth.passwords import verify_password
+from core.auth.tokens import digest, new_token
 from core.clock import utcnow
+from core.errors import NotFound
 from core.extensions import db
-from core.store import begin_write
 from core.models import ApiToken, LoginFailure, User
+from core.store import begin_write
 
 
 class LoginRefused(Exception):
@@ -71,25 +71,48 @@ def may_get_token_by_password(user: User) -> bool:
     return current_app.config["PASSWORD_LOGIN_ENABLED"] or user.service_account
 
 
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_api_token(user: User) -> tuple[str, datetime]:
     """Create a bearer token for the user; return it (shown once) and its expiry."""
     begin_write()
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     expires_at = utcnow() + current_app.config["API_TOKEN_LIFETIME"]
-    db.session.add(ApiToken(user=user, token_hash=_token_digest(token), expires_at=expires_at))
+    db.session.add(ApiToken(user=user, token_hash=digest(token), expires_at=expires_at))
     db.session.commit()
     return token, expires_at
 
 
 def user_for_token(token: str) -> User | None:
-    """Return the active user a valid, unexpired bearer token belongs to."""
+    """Return the active user a valid (unexpired, unrevoked) bearer token belongs to."""
     row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _token_digest(token)).options(joinedload(ApiToken.user))
+        select(ApiToken).where(ApiToken.token_hash == digest(token)).options(joinedload(ApiToken.user))
+        .execution_options(populate_existing=True)  # a revocation since the last look must count
     )
-    if row is None or row.expires_at <= utcnow() or not row.user.active:
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
         return None
     return row.user
+
+
+def token_valid(now: datetime) -> ColumnElement[bool]:
+    """Return "neither revoked nor expired" as SQL over api_tokens."""
+    return and_(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+
+
+def valid_api_tokens(user_id: int) -> list[ApiToken]:
+    """Return the user's tokens that are neither revoked nor expired, the newest first."""
+    return list(db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, token_valid(utcnow()))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ))
+
+
+def revoke_api_token(user_id: int, token_id: int) -> None:
+    """Revoke one of the user's own valid tokens; a token of someone else's is as unknown as a missing one."""
+    begin_write()
+    revoked = db.session.execute(
+        update(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id, token_valid(utcnow()))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount
+    if revoked != 1:
+        db.session.rollback()
+        raise NotFound("API-nyckeln finns inte eller gäller inte längre.")
+    db.session.commit()

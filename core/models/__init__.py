@@ -9,12 +9,13 @@ from core.models.saved_searches import SAVED_SEARCH_SCOPES, SavedSearch
 from core.models.prescriptions import (
     ROW_ACTIVE, ROW_CANCELLED, ROW_DELIVERED, ROW_EXPIRED, Prescription, PrescriptionRow,
 )
+from core.models.sessions import UserSession
 from core.models.users import ApiToken, LoginFailure, User, UserRole, user_product_areas, user_units
 
 __all__ = [
     "AccessLogEntry", "ApiToken", "Article", "CENTRAL_WAREHOUSE_NUMBER", "ContactPerson",
     "LoginFailure", "NUTRITION_FULL", "NewsItem", "NumberSeries", "Prescription", "PrescriptionRow",
     "ROW_ACTIVE", "ROW_CANCELLED", "ROW_DELIVERED", "ROW_EXPIRED", "SAVED_SEARCH_SCOPES", "SavedSearch", "PRODUCT_AREA_CODES", "Patient",
-    "PrescribingUnit", "ProductArea", "UnitPayer", "User", "UserRole", "Warehouse",
+    "PrescribingUnit", "ProductArea", "UnitPayer", "User", "UserRole", "UserSession", "Warehouse",
     "user_product_areas", "user_units",
 ]

@@ -160,7 +160,9 @@ def test_an_id_token_with_another_nonce_is_refused(app, client, siths, nurse, ca
     _refused_to_login_page(client, response, "InvalidClaimError", caplog)
 
 
-def test_an_expired_id_token_is_refused(app, client, siths, nurse, caplog):
+def test_an_expired_id_token_is_refused(app, client, siths, nurse, caplog, monkeypatch):
+    # The session holding the login's state must outlive the token, or the state is what fails.
+    monkeypatch.setitem(app.config, "SESSION_IDLE_TIMEOUT_MINUTES", 120)
     callback = _pick(_authorize(client), _add_person(siths, HSA_ID))
     # The demo provider's tokens live an hour; Authlib allows two minutes of clock skew.
     with freeze_time(timedelta(hours=1, minutes=5), tick=True):
