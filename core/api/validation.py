@@ -1,7 +1,7 @@
 """Parse JSON bodies into pydantic schemas; every error names its field."""
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pydantic
 from flask import request
@@ -11,10 +11,25 @@ from core.errors import FieldError, ValidationFailed
 T = TypeVar("T", bound=pydantic.BaseModel)
 
 
+# The store's INTEGER columns: 32 bits on PostgreSQL.
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+
+
+def check_integer_bounds(value: Any) -> Any:
+    """Refuse an integer (or a list holding one) that the store's INTEGER columns cannot hold."""
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool) and not INTEGER_MIN <= item <= INTEGER_MAX:
+            raise ValueError(f"must be an integer between {INTEGER_MIN} and {INTEGER_MAX}")
+    return value
+
+
 class ApiSchema(pydantic.BaseModel):
-    """Base of request schemas: unknown fields refused, types strict, strings bounded."""
+    """Base of request schemas: unknown fields refused, types strict, strings and integers bounded."""
 
     model_config = pydantic.ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, str_max_length=2000)
+
+    _integer_bounds = pydantic.field_validator("*", mode="after")(check_integer_bounds)
 
 
 def _field_name(loc: tuple) -> str:

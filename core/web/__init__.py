@@ -12,7 +12,6 @@ from core.web.navigation import visible_tabs
 from core.web.signals import page_banners
 
 
-
 def _banners() -> list[dict]:
     """Return the banners for the top of the page: whatever the receivers of `page_banners` return."""
     return flat_values(page_banners, current_app._get_current_object())  # noqa: SLF001
@@ -25,7 +24,10 @@ def format_datetime(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") ->
 
 
 def init_app(app: Flask) -> None:
+    from core.web import bounds
     from core.web.views import bp
+
+    bounds.init_app(app)
 
     app.register_blueprint(bp)
     app.add_template_filter(format_datetime, "local")
