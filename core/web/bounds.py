@@ -68,6 +68,13 @@ class BoundedArgs(ImmutableMultiDict):
 class BoundedRequest(Request):
     parameter_storage_class = BoundedArgs
 
+    def _load_form_data(self) -> None:
+        # Checked when the form is first read, not before the view: a view may first raise the body limit.
+        super()._load_form_data()
+        field = oversized_integer_field(self.form)
+        if field is not None:
+            raise out_of_range(field)
+
 
 def oversized_integer_field(values: ImmutableMultiDict) -> str | None:
     """Return the first field whose value is an integer literal longer than any column holds."""
@@ -78,14 +85,13 @@ def oversized_integer_field(values: ImmutableMultiDict) -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    """Bound ids in paths, typed query and form values, and integer literals in forms."""
+    """Bound ids in paths, typed query and form values, and integer literals in queries and forms."""
     # Before any blueprint adds a rule: converters are looked up when a rule is added.
     app.url_map.converters["int"] = IdConverter
     app.request_class = BoundedRequest
 
     @app.before_request
-    def _refuse_oversized_integers():
-        for values in (request.args, request.form):
-            field = oversized_integer_field(values)
-            if field is not None:
-                raise out_of_range(field)
+    def _refuse_oversized_query_integers():
+        field = oversized_integer_field(request.args)
+        if field is not None:
+            raise out_of_range(field)
