@@ -79,9 +79,14 @@ class BoundedRequest(Request):
 def oversized_integer_field(values: ImmutableMultiDict) -> str | None:
     """Return the first field whose value is an integer literal longer than any column holds."""
     for key, value in values.items(multi=True):
-        if isinstance(value, str) and _INTEGER_LITERAL.match(value) and abs(int(value)) > MAX_ANY_INTEGER:
+        if isinstance(value, str) and _INTEGER_LITERAL.match(value) and _too_long(value.strip().lstrip("+-")):
             return str(key)
     return None
+
+
+def _too_long(digits: str) -> bool:
+    # Length first: int() refuses literals past 4,300 digits with a ValueError of its own.
+    return len(digits) > len(str(MAX_ANY_INTEGER)) or int(digits) > MAX_ANY_INTEGER
 
 
 def init_app(app: Flask) -> None:
