@@ -61,7 +61,8 @@ class MessagePage(pydantic.BaseModel):
 @bp.get("")
 @permission_required(Permission.USE_MY_PAGE)
 @documented("The caller's messages, newest first (reading them here does not mark them read); "
-            "unread=true for unopened ones only; page, per_page", query=InboxQuery, response=MessagePage, tags=("messages",),
+            "unread=true for unopened ones only; page, per_page", query=InboxQuery,
+            response=MessagePage, tags=("messages",),
             errors=(401, 403, 422))
 def inbox():
     unknown = set(request.args) - ARGS

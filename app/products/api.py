@@ -57,7 +57,8 @@ class ArticlePage(pydantic.BaseModel):
 @bp.get("")
 @permission_required(Permission.READ_PRODUCTS)
 @documented("Search articles: q = number prefix or name part; supplier, supplier_article_no, group, subgroup, "
-            "area; sort, dir, page, per_page", query=ArticleQuery, response=ArticlePage, tags=("products",), errors=(401, 403, 422))
+            "area; sort, dir, page, per_page", query=ArticleQuery,
+            response=ArticlePage, tags=("products",), errors=(401, 403, 422))
 def search():
     unknown = set(request.args) - set(API_ARGS) - VIEW_ARGS
     if unknown:

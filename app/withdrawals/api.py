@@ -190,7 +190,8 @@ def order(order_id: int):
 @bp.get("/stock-levels")
 @permission_required(Permission.READ_ORDERS)
 @documented("Stock levels of one warehouse: warehouse = number (default 10); q = article number or name part; "
-            "sort, dir, page, per_page", query=StockQuery, response=StockPage, tags=("orders",), errors=(401, 403, 404, 422))
+            "sort, dir, page, per_page", query=StockQuery,
+            response=StockPage, tags=("orders",), errors=(401, 403, 404, 422))
 def stock_levels():
     _refuse_unknown_args({"warehouse", "q"})
     raw = request.args.get("warehouse", "10")
