@@ -172,6 +172,13 @@ class Config:
     ACCESS_RESETS_PER_HOUR = 3  # reset mails per account and hour; more requests are answered alike but send nothing
     # The forgotten-password answer never comes sooner, so its timing does not tell whether the account exists.
     ACCESS_RESET_MIN_RESPONSE_SECONDS = 0.8
+    # The public forms that send e-mail (access application and change, forgotten password, status
+    # subscription), per form: attempts per client address, and per target e-mail address or username,
+    # within the window; more are answered 429 and send nothing. Counted in the store, so shared by
+    # every worker and web node.
+    PUBLIC_FORM_MAX_PER_ADDRESS = int(os.environ.get("PUBLIC_FORM_MAX_PER_ADDRESS", "20"))
+    PUBLIC_FORM_MAX_PER_TARGET = int(os.environ.get("PUBLIC_FORM_MAX_PER_TARGET", "5"))
+    PUBLIC_FORM_WINDOW_SECONDS = float(os.environ.get("PUBLIC_FORM_WINDOW_SECONDS", "3600"))
 
 
 class TestConfig(Config):

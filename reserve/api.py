@@ -21,8 +21,8 @@ from reserve import calls, capture, checklists
 from reserve.models import CallLogEntry, Checklist, ReserveItem
 from reserve.rules import CAPTURED, CaptureInput, format_reserve_number
 from reserve.schemas import (
-    CallRequest, CallResponse, CancelRequest, CaptureRequest, ChecklistListResponse, ChecklistResponse,
-    ItemChangeRequest, ItemListResponse, ItemResponse, StepDoneRequest, StepResponse,
+    CallRequest, CallResponse, CancelRequest, CaptureRequest, ChecklistListResponse, ChecklistQuery, ChecklistResponse,
+    ItemChangeRequest, ItemListQuery, ItemListResponse, ItemResponse, StepDoneRequest, StepResponse,
 )
 from status import readmodel
 from status.readmodel import IncidentView
@@ -72,7 +72,7 @@ def create_item():
 @bp.get("/items")
 @permission_required(Permission.VIEW_RESERVE_ROUTINE)
 @documented("The work queue: captured items, stock moves first (seed 004), then by capture time",
-            response=ItemListResponse, tags=TAGS, errors=(401, 403, 422))
+            query=ItemListQuery, response=ItemListResponse, tags=TAGS, errors=(401, 403, 422))
 def list_items():
     query = select(ReserveItem).options(joinedload(ReserveItem.patient), joinedload(ReserveItem.unit),
                                         joinedload(ReserveItem.article), joinedload(ReserveItem.captured_by),
@@ -135,7 +135,7 @@ def checklist_json(checklist: Checklist, incident: IncidentView) -> dict:
 @bp.get("/checklists")
 @permission_required(Permission.VIEW_RESERVE_ROUTINE)
 @documented("The checklists of an incident (default: the open or newest one), steps with who, when and a note",
-            response=ChecklistListResponse, tags=TAGS, errors=(401, 403, 404))
+            query=ChecklistQuery, response=ChecklistListResponse, tags=TAGS, errors=(401, 403, 404, 422))
 def list_checklists():
     checklists.reconcile(utcnow())
     incident_id = request.args.get("incident_id", type=int)

@@ -5,6 +5,7 @@ from typing import Literal
 
 import pydantic
 
+from core.api.queries import QueryModel
 from core.api.validation import ApiSchema
 from reserve.rules import CHANNELS, KINDS, MAX_NOTE
 
@@ -37,6 +38,15 @@ class ItemChangeRequest(ApiSchema):
     packages: int | None = None
     channel: str | None = None
     responsible_prescriber: str | None = None
+
+
+class ItemListQuery(QueryModel):
+    incident_id: int | None = pydantic.Field(default=None, ge=1, le=2**31 - 1)
+    status: Literal["captured", "cancelled", "all"] | None = None
+
+
+class ChecklistQuery(QueryModel):
+    incident_id: int | None = pydantic.Field(default=None, ge=1, le=2**31 - 1)
 
 
 class CancelRequest(ApiSchema):

@@ -8,6 +8,7 @@ from core.auth.guard import public
 from core.auth.roles import Permission
 from core.clock import utcnow
 from core.errors import ValidationFailed
+from core.web import throttle
 from status import public_page, subscriptions
 from status.forms import ConfirmForm, SubscribeForm
 
@@ -59,6 +60,8 @@ def subscribe():
     form = SubscribeForm()
     if not form.validate_on_submit():
         return _render_page(form, 400)
+    if not throttle.allow("status", (form.email.data,)):
+        return throttle.refusal()
     try:
         subscriptions.request_subscription(form.email.data)
     except ValidationFailed as exc:

@@ -22,8 +22,8 @@ from core.formatting import local_iso
 from sync import conflicts, outbox, progress, queries, reconciliation, review
 from sync.rules import CANCEL_LOCAL, KINDS, LINK, SEND_AS_NEW, STATES
 from sync.schemas import (
-    BalanceResponse, CancelRequest, ItemPage, ItemResponse, NoteRequest, ProgressResponse, ReconciliationLine,
-    ReconciliationResponse, ReportHeader, ResolveRequest, ResolveResponse,
+    BalanceResponse, CancelRequest, ItemListQuery, ItemPage, ItemResponse, NoteRequest, ProgressResponse, ReconciliationLine,
+    ReconciliationQuery, ReconciliationResponse, ReportHeader, ResolveRequest, ResolveResponse,
 )
 
 bp = api_blueprint("sync_api", __name__, "/sync")
@@ -70,7 +70,7 @@ def show_progress():
 @bp.get("/items")
 @permission_required(Permission.REVIEW_SYNC)
 @documented("Outbox items with their traceability, oldest first: state and kind (repeatable or comma-separated); "
-            "sort (created_at, kind, channel, state, attempts), dir, page, per_page", response=ItemPage,
+            "sort (created_at, kind, channel, state, attempts), dir, page, per_page", query=ItemListQuery, response=ItemPage,
             tags=TAGS, errors=(401, 403, 422))
 def list_items():
     unknown = sorted(set(request.args) - LIST_ARGS)
@@ -129,7 +129,8 @@ def resolve_conflict(key: str):
 @bp.get("/reconciliation/<int:incident_id>")
 @permission_required(Permission.READ_SYNC_REPORTS)
 @documented("An incident's reconciliation: captured = registered + resolved + cancelled, every item with where it "
-            "ended; verify=true checks the registered ones at the main server", response=ReconciliationResponse,
+            "ended; verify=true checks the registered ones at the main server", query=ReconciliationQuery,
+            response=ReconciliationResponse,
             tags=TAGS, errors=(401, 403, 404, 422))
 def show_reconciliation(incident_id: int):
     verify = request.args.get("verify", "false")

@@ -5,6 +5,7 @@ from typing import Literal
 
 import pydantic
 
+from core.api.queries import QueryModel, TableQuery
 from core.api.validation import ApiSchema
 from sync.review import MAX_NOTE
 
@@ -51,6 +52,15 @@ class ProgressResponse(pydantic.BaseModel):
     paused_until: str | None
     data_as_of: str | None = pydantic.Field(description="the last pull that reached the end of the changes feed")
     active: bool
+
+
+class ItemListQuery(TableQuery):
+    state: str | None = pydantic.Field(default=None, max_length=200, description="states, comma-separated")
+    kind: str | None = pydantic.Field(default=None, max_length=200, description="kinds, comma-separated")
+
+
+class ReconciliationQuery(QueryModel):
+    verify: Literal["true", "false"] | None = None
 
 
 class ItemResponse(pydantic.BaseModel):

@@ -13,6 +13,7 @@ from app.access.rules import FIELD_LABELS, Kind
 from app.access.services import LinkInvalid
 from core.auth.guard import public
 from core.errors import ValidationFailed
+from core.web import throttle
 from app.patients.services import all_product_areas
 
 bp = Blueprint("access", __name__)
@@ -50,6 +51,8 @@ def _application_page(form, kind: str | None, template: str,  # noqa: ANN001
     form.product_areas.choices = [(a.code, a.name) for a in all_product_areas()]
     status = 200
     if form.validate_on_submit():
+        if not throttle.allow("access", (form.email.data, form.manager_email.data)):
+            return throttle.refusal()
         try:
             application = save(form.to_input(kind))
         except LinkInvalid as exc:
@@ -107,6 +110,8 @@ class _Prefill:
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
+        if not throttle.allow("reset", (form.identifier.data,)):
+            return throttle.refusal()
         started = time.monotonic()
         password_reset.request_password_reset(form.identifier.data or "")
         # The same answer, no sooner, whether or not the account exists.

@@ -45,7 +45,8 @@ class AccessLogPage(pydantic.BaseModel):
 
 @bp.get("")
 @permission_required(Permission.READ_ACCESS_LOG)
-@documented("List access-log entries, newest first (admin)", response=AccessLogPage, tags=("access log",),
+@documented("List access-log entries, newest first (admin)", query=AccessLogQuery,
+            response=AccessLogPage, tags=("access log",),
             errors=(401, 403, 422))
 def list_entries():
     try:

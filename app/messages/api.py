@@ -1,7 +1,7 @@
 """GET /api/v1/messages: the token holder's inbox, and its attachments."""
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Literal
 
 import pydantic
 from flask import jsonify, request, url_for
@@ -9,6 +9,8 @@ from flask_login import current_user
 
 from core.api.blueprints import api_blueprint
 from core.api.docs import documented
+from core.api.queries import PageQuery
+from core.api.types import UtcMoment
 from core.auth.guard import permission_required
 from core.auth.roles import Permission
 from core.errors import ValidationFailed
@@ -24,6 +26,10 @@ BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 ORDER = (Column("created_at", "sent_at", Message.created_at),)
 
 
+class InboxQuery(PageQuery):
+    unread: Literal["true", "false", "1", "0"] | None = None
+
+
 class AttachmentItem(pydantic.BaseModel):
     id: int
     filename: str
@@ -37,9 +43,9 @@ class MessageItem(pydantic.BaseModel):
     subject: str
     body: str
     sender: str
-    sent_at: datetime
+    sent_at: UtcMoment
     read: bool
-    read_at: datetime | None
+    read_at: UtcMoment | None
     to_unit: str | None
     attachments: list[AttachmentItem]
 
@@ -55,7 +61,8 @@ class MessagePage(pydantic.BaseModel):
 @bp.get("")
 @permission_required(Permission.USE_MY_PAGE)
 @documented("The caller's messages, newest first (reading them here does not mark them read); "
-            "unread=true for unopened ones only; page, per_page", response=MessagePage, tags=("messages",),
+            "unread=true for unopened ones only; page, per_page", query=InboxQuery,
+            response=MessagePage, tags=("messages",),
             errors=(401, 403, 422))
 def inbox():
     unknown = set(request.args) - ARGS

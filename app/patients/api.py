@@ -13,7 +13,8 @@ from core.errors import ValidationFailed
 from core.models import Patient, PrescriptionRow, ProductArea
 from app.patients import services
 from app.patients.schemas import (
-    Address, PatientDetailsRequest, PatientOverviewResponse, PatientSearchResult, PatientSummary, RowSummary,
+    Address, PatientDetailsRequest, PatientOverviewQuery, PatientOverviewResponse, PatientSearchQuery,
+    PatientSearchResult, PatientSummary, RowSummary,
 )
 from app.patients.search import SearchKind, parse_criteria
 from app.patients.views import SEARCH_COLUMNS
@@ -31,7 +32,8 @@ def _summary(patient: Patient) -> PatientSummary:
 @permission_required(Permission.READ_PATIENTS)
 @documented("Search patients: q = whole personnummer, leading digits, or empty for the caller's own patients; "
             "article + rows (active|inactive|both) for the advanced search; sort, dir, page, per_page",
-            response=PatientSearchResult, tags=("patients",), errors=(400, 401, 403, 422, 503))
+            query=PatientSearchQuery, response=PatientSearchResult, tags=("patients",),
+            errors=(400, 401, 403, 422, 503))
 def search():
     criteria = parse_criteria(request.args.get("q", ""), request.args.get("article", ""),
                               request.args.get("rows", "active"))
@@ -75,7 +77,8 @@ def _area_ids(codes: str | None, areas: list[ProductArea]) -> set[int] | None:
 @bp.get("/<int:patient_id>")
 @permission_required(Permission.READ_PATIENTS)
 @documented("Patient overview: addresses, contacts, active and closed rows (area = comma-separated codes)",
-            response=PatientOverviewResponse, tags=("patients",), errors=(401, 403, 404, 422))
+            query=PatientOverviewQuery, response=PatientOverviewResponse, tags=("patients",),
+            errors=(401, 403, 404, 422))
 def overview(patient_id: int):
     areas = services.all_product_areas()
     view = services.patient_overview(patient_id, current_user, _area_ids(request.args.get("area"), areas),

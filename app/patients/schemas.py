@@ -6,7 +6,18 @@ from typing import Literal
 
 import pydantic
 
+from core.api.queries import QueryModel, TableQuery
 from core.api.validation import ApiSchema
+
+
+class PatientSearchQuery(TableQuery):
+    q: str | None = pydantic.Field(default=None, max_length=40)
+    article: str | None = pydantic.Field(default=None, max_length=60)
+    rows: Literal["active", "inactive", "both"] | None = None
+
+
+class PatientOverviewQuery(QueryModel):
+    area: str | None = pydantic.Field(default=None, max_length=200, description="comma-separated area codes")
 
 
 class PatientSummary(pydantic.BaseModel):

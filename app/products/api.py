@@ -6,6 +6,7 @@ from flask import jsonify, request
 
 from core.api.blueprints import api_blueprint
 from core.api.docs import documented
+from core.api.queries import TableQuery
 from core.auth.guard import permission_required
 from core.auth.roles import Permission
 from core.errors import ValidationFailed
@@ -20,6 +21,15 @@ bp = api_blueprint("products_api", __name__, "/articles")
 API_ARGS = {"q": "text", "supplier": "supplier", "supplier_article_no": "supplier_article_number",
             "group": "product_group", "subgroup": "subgroup", "area": "area"}
 VIEW_ARGS = {"sort", "dir", "page", "per_page"}
+
+
+class ArticleQuery(TableQuery):
+    q: str | None = pydantic.Field(default=None, max_length=60)
+    supplier: str | None = pydantic.Field(default=None, max_length=60)
+    supplier_article_no: str | None = pydantic.Field(default=None, max_length=60)
+    group: str | None = pydantic.Field(default=None, max_length=60)
+    subgroup: str | None = pydantic.Field(default=None, max_length=60)
+    area: str | None = pydantic.Field(default=None, max_length=40)
 
 
 class ArticleItem(pydantic.BaseModel):
@@ -47,7 +57,8 @@ class ArticlePage(pydantic.BaseModel):
 @bp.get("")
 @permission_required(Permission.READ_PRODUCTS)
 @documented("Search articles: q = number prefix or name part; supplier, supplier_article_no, group, subgroup, "
-            "area; sort, dir, page, per_page", response=ArticlePage, tags=("products",), errors=(401, 403, 422))
+            "area; sort, dir, page, per_page", query=ArticleQuery,
+            response=ArticlePage, tags=("products",), errors=(401, 403, 422))
 def search():
     unknown = set(request.args) - set(API_ARGS) - VIEW_ARGS
     if unknown:

@@ -19,8 +19,8 @@ from app.withdrawals.models import Order, StockLevel, Withdrawal
 from app.withdrawals.order_views import ORDER_COLUMNS, STOCK_COLUMNS
 from app.withdrawals.rules import Channel
 from app.withdrawals.schemas import (
-    OrderLineResponse, OrderPage, OrderRequest, OrderResponse, OutboundDeliveryResponse, StockItem, StockPage,
-    WithdrawalItem, WithdrawalPage, WithdrawalRequest, WithdrawalResponse,
+    OrderLineResponse, OrderPage, OrderQuery, OrderRequest, OrderResponse, OutboundDeliveryResponse, StockItem,
+    StockPage, StockQuery, WithdrawalItem, WithdrawalPage, WithdrawalQuery, WithdrawalRequest, WithdrawalResponse,
 )
 from app.withdrawals.search import CRITERIA_ARGS, parse_withdrawal_criteria
 
@@ -86,7 +86,7 @@ def deliver(number: str):
 @documented("Withdrawal overview, newest first, over the caller's units (customer service and HMS: all): "
             "q = U-number or its beginning; patient = personnummer; unit = unit id; status = new|sent|delivered|"
             "aborted; from, to = ordered dates (YYYY-MM-DD); sort, dir, page, per_page. At most the newest 1,000 "
-            "matches are paged (capped = true)", response=WithdrawalPage, tags=("withdrawals",),
+            "matches are paged (capped = true)", query=WithdrawalQuery, response=WithdrawalPage, tags=("withdrawals",),
             errors=(401, 403, 422))
 def search():
     _refuse_unknown_args(set(CRITERIA_ARGS))
@@ -164,7 +164,7 @@ def outbound_delivery(order_id: int):
 @bp.get("/orders")
 @permission_required(Permission.READ_ORDERS)
 @documented("Orders the caller may see, newest first: type; missing_outbound_delivery=true lists those from own "
-            "stock still without an outbound delivery; sort, dir, page, per_page", response=OrderPage,
+            "stock still without an outbound delivery; sort, dir, page, per_page", query=OrderQuery, response=OrderPage,
             tags=("orders",), errors=(401, 403, 422))
 def orders():
     _refuse_unknown_args({"type", "missing_outbound_delivery"})
@@ -190,7 +190,8 @@ def order(order_id: int):
 @bp.get("/stock-levels")
 @permission_required(Permission.READ_ORDERS)
 @documented("Stock levels of one warehouse: warehouse = number (default 10); q = article number or name part; "
-            "sort, dir, page, per_page", response=StockPage, tags=("orders",), errors=(401, 403, 404, 422))
+            "sort, dir, page, per_page", query=StockQuery,
+            response=StockPage, tags=("orders",), errors=(401, 403, 404, 422))
 def stock_levels():
     _refuse_unknown_args({"warehouse", "q"})
     raw = request.args.get("warehouse", "10")

@@ -1,11 +1,33 @@
 """JSON shapes of the withdrawal, order and stock endpoints."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
+from typing import Literal
 
 import pydantic
 
+from core.api.queries import TableQuery
+from core.api.types import UtcMoment
 from core.api.validation import ApiSchema
+
+
+class WithdrawalQuery(TableQuery):
+    q: str | None = pydantic.Field(default=None, max_length=10, description="U-number or its beginning")
+    patient: str | None = pydantic.Field(default=None, max_length=13, description="personnummer")
+    unit: str | None = pydantic.Field(default=None, max_length=9, description="unit id")
+    status: Literal["new", "sent", "delivered", "aborted"] | None = None
+    from_: date | None = pydantic.Field(default=None, alias="from")
+    to: date | None = None
+
+
+class OrderQuery(TableQuery):
+    type: str | None = pydantic.Field(default=None, max_length=40)
+    missing_outbound_delivery: Literal["true", "false"] | None = None
+
+
+class StockQuery(TableQuery):
+    warehouse: str | None = pydantic.Field(default=None, max_length=9, description="warehouse number, default 10")
+    q: str | None = pydantic.Field(default=None, max_length=60)
 
 
 class WithdrawalRequest(ApiSchema):
@@ -23,10 +45,10 @@ class WithdrawalResponse(pydantic.BaseModel):
     patient_id: int
     article_number: str
     unit_id: int
-    ordered_at: datetime
-    sent_at: datetime | None
-    delivered_at: datetime | None
-    aborted_at: datetime | None
+    ordered_at: UtcMoment
+    sent_at: UtcMoment | None
+    delivered_at: UtcMoment | None
+    aborted_at: UtcMoment | None
 
 
 class WithdrawalItem(WithdrawalResponse):
@@ -73,8 +95,8 @@ class OrderResponse(pydantic.BaseModel):
     to_warehouse: int | None
     unit_id: int | None
     patient_id: int | None
-    created_at: datetime
-    outbound_delivered_at: datetime | None
+    created_at: UtcMoment
+    outbound_delivered_at: UtcMoment | None
     lines: list[OrderLineResponse]
 
 
@@ -88,7 +110,7 @@ class OrderPage(pydantic.BaseModel):
 class OutboundDeliveryResponse(pydantic.BaseModel):
     order_id: int
     status: str
-    delivered_at: datetime
+    delivered_at: UtcMoment
 
 
 class StockItem(pydantic.BaseModel):

@@ -1,10 +1,9 @@
 """Request and response schemas of the account endpoints."""
 from __future__ import annotations
 
-from datetime import datetime
-
 import pydantic
 
+from core.api.types import UtcMoment
 from core.api.validation import ApiSchema
 
 
@@ -15,7 +14,7 @@ class TokenRequest(ApiSchema):
 
 class TokenResponse(pydantic.BaseModel):
     token: str
-    expires_at: datetime
+    expires_at: UtcMoment
 
 
 class MeResponse(pydantic.BaseModel):

@@ -46,10 +46,26 @@ def _multiline(info: pydantic.fields.FieldInfo | None) -> bool:
     return not limits or max(limits) > SINGLE_LINE_MAX
 
 
+# The store's INTEGER columns: 32 bits on PostgreSQL.
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+
+
+def check_integer_bounds(value: Any) -> Any:
+    """Refuse an integer (or a list holding one) that the store's INTEGER columns cannot hold."""
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool) and not INTEGER_MIN <= item <= INTEGER_MAX:
+            raise ValueError(f"must be an integer between {INTEGER_MIN} and {INTEGER_MAX}")
+    return value
+
+
 class ApiSchema(pydantic.BaseModel):
-    """Base of request schemas: unknown fields refused, types strict, strings bounded, no control characters."""
+    """Base of request schemas: unknown fields refused, types strict, strings and integers bounded, no control
+    characters."""
 
     model_config = pydantic.ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, str_max_length=2000)
+
+    _integer_bounds = pydantic.field_validator("*", mode="after")(check_integer_bounds)
 
     @pydantic.field_validator("*", mode="after")
     @classmethod

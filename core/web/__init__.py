@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 from core.auth.roles import Permission
 from core import formatting
@@ -14,10 +14,14 @@ from core.web.navigation import visible_tabs
 from core.web.signals import page_banners
 
 
-
 def _banners() -> list[dict]:
     """Return the banners for the top of the page: whatever the receivers of `page_banners` return."""
     return flat_values(page_banners, current_app._get_current_object())  # noqa: SLF001
+
+
+def is_static_endpoint(endpoint: str | None) -> bool:
+    """Return whether the endpoint serves static files (the app's or a blueprint's)."""
+    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
 
 
 def format_datetime(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
@@ -27,7 +31,10 @@ def format_datetime(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") ->
 
 
 def init_app(app: Flask) -> None:
+    from core.web import bounds
     from core.web.views import bp
+
+    bounds.init_app(app)
 
     app.register_blueprint(bp)
     app.add_template_filter(format_datetime, "local")
@@ -54,7 +61,10 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
         )
-        if response.mimetype == "text/html":
+        # Anything may carry personal data (API JSON and PDFs, CSV downloads, pages), so nothing
+        # is stored by a browser or proxy; static files and views that set their own caching
+        # (the public status JSON) keep theirs.
+        if not is_static_endpoint(request.endpoint):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
