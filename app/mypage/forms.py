@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 EMAIL_PATTERN = r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-()]{4,38}$"
+# Messages are announced and passwords reset by e-mail: an account without an address would miss both.
+EMAIL_REQUIRED = "Ange din e-postadress; den behövs för meddelanden och för att återställa lösenordet."
 
 
 class ContactDetailsForm(FlaskForm):
     email = StringField("E-post", validators=[
-        Optional(), Length(max=254, message="Högst 254 tecken."),
+        DataRequired(EMAIL_REQUIRED), Length(max=254, message="Högst 254 tecken."),
         Regexp(EMAIL_PATTERN, message="Ange en e-postadress, t.ex. namn@region.se."),
     ], render_kw={"autocomplete": "email", "inputmode": "email"})
     phone = StringField("Telefon", validators=[

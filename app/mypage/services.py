@@ -9,17 +9,19 @@ from sqlalchemy.orm import selectinload
 from core.errors import FieldError, ValidationFailed
 from core.extensions import db
 from core.models import PrescribingUnit, UnitPayer, User, user_units
-from app.mypage.forms import EMAIL_PATTERN, PHONE_PATTERN
+from app.mypage.forms import EMAIL_PATTERN, EMAIL_REQUIRED, PHONE_PATTERN
 from core.store import begin_write
 
 
 def update_contact_details(user: User, email: str | None, phone: str | None) -> User:
-    """Save the user's own e-mail and phone; an empty value clears it."""
+    """Save the user's own e-mail (required) and phone (an empty value clears it)."""
     begin_write()
     email = (email or "").strip() or None
     phone = (phone or "").strip() or None
     errors = []
-    if email is not None and (len(email) > 254 or not re.match(EMAIL_PATTERN, email)):
+    if email is None:
+        errors.append(FieldError("email", EMAIL_REQUIRED))
+    elif len(email) > 254 or not re.match(EMAIL_PATTERN, email):
         errors.append(FieldError("email", "Ange en e-postadress, t.ex. namn@region.se."))
     if phone is not None and (len(phone) > 40 or not re.match(PHONE_PATTERN, phone)):
         errors.append(FieldError("phone", "Ange ett telefonnummer med siffror, t.ex. 040-123 45 67."))

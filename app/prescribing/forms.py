@@ -12,7 +12,9 @@ WITHDRAWAL_CHOICES = [SelectChoice(str(n), f"{n} ({days} dagar)") for n, days in
 
 
 class RowForm(FlaskForm):
-    article_id = HiddenField(validators=[DataRequired("Välj en artikel."), Regexp(r"^\d+$")])
+    # Nine digits at most: an id beyond the store's integers must not reach it (a 500 on PostgreSQL).
+    article_id = HiddenField(validators=[DataRequired("Välj en artikel."),
+                                         Regexp(r"^\d{1,9}$", message="Välj en artikel.")])
     mode = RadioField(
         "Ange antal som",
         choices=[SelectChoice("packages", "Förpackningar per uttag"), SelectChoice("pieces", "Antal st per dag")],

@@ -127,6 +127,9 @@ def open_overview(page: Page, personnummer: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text(personnummer)
 
 
+DRIFTINFO_TITLE = "Huvudsystemet går inte att nå"
+
+
 def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: ANN001
     stack = outage_stack
 
@@ -135,6 +138,10 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     log_in(prescriber, "prescriber")
     _, patient_name, personnummer = prescribe_two_articles(prescriber)
     assert patient_name in receipt_text(prescriber)
+
+    # What the main server has before the outage: the demo data's prescriptions and the morning's.
+    wait_until(lambda: not _unregistered(stack), 60, "the morning's registrations")
+    before = {r["key"] for r in stack.main_server_registrations()}
 
     # The main server dies; the status page shows it within the detection bound.
     public = new_page(stack.web_url)
@@ -175,6 +182,18 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     notice = wait_for_mail(inbox, SYSTEM_OWNER)
     assert personnummer not in str(notice["Subject"]) + notice.get_content()
 
+    # IT staff publish driftinfo for everyone; they see no patient data.
+    it = new_page(stack.web_url)
+    log_in(it, "it_staff")
+    assert it.request.get("/patient/").status == 403
+    it.goto("/status/hantera")
+    assert_accessible(it)
+    it.locator("#driftinfo").get_by_label("Rubrik").fill(DRIFTINFO_TITLE)
+    it.locator("#driftinfo").get_by_label("Text").fill("Felsökning pågår. Akuta förskrivningar tas emot av Kundservice.")
+    it.get_by_role("button", name="Publicera driftinfo").click()
+    public.goto("/status")
+    expect(public.locator("#driftinfo")).to_contain_text(DRIFTINFO_TITLE)
+
     # Customer service captures a phoned-in acute prescription and a stock move.
     capture(agent, "forskrivning", "Telefon", **{
         "Patientens personnummer": personnummer, "Enhet (kund)": PRESCRIBING_UNIT,
@@ -194,6 +213,7 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     expect(script).to_contain_text("reservrutinen gäller")
     expect(script).not_to_contain_text("Förskrivare ombeds avvakta")
     shoot(agent, "1-kundservice-reservrutin")
+    log_in(prescriber, "prescriber")  # four idle hours ended her morning session (idle timeout 30 min)
     open_overview(prescriber, personnummer)
     pending = prescriber.locator("#aktiva-rader tbody tr", has_text=prescription_item)
     expect(pending).to_contain_text("Väntar på registrering")
@@ -222,8 +242,8 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
 
     registrations = stack.main_server_registrations()
     assert len({r["key"] for r in registrations}) == len(registrations)
-    kinds = Counter(r["kind"] for r in registrations if r["outcome"] == "created")
-    assert kinds == {"prescription": 2, "stock_move": 1}, kinds  # the morning's and the phoned-in one
+    kinds = Counter(r["kind"] for r in registrations if r["outcome"] == "created" and r["key"] not in before)
+    assert kinds == {"prescription": 1, "stock_move": 1}, kinds  # the phoned-in ones
     for item in (prescription_item, stock_move_item):
         hms.goto(f"/reserv/arenden/{item}")
         expect(hms.locator("main dl")).to_contain_text(REGISTERED_WITH_ID)
@@ -256,6 +276,20 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     expect(technician.locator("#arbetsordrar tbody tr", has_text=work_order_item)).to_contain_text(
         "Tagen av Erik Svensson")
     shoot(technician, "4-tekniker-arbetsordrar")
+
+    # IT end the reserve routine and close the notice with it: no outage notice under the all-clear.
+    it.goto("/status/hantera")
+    reserve_form = it.locator("#reservrutin form")
+    expect(reserve_form.get_by_label(DRIFTINFO_TITLE)).to_be_checked()  # offered for closing, ticked
+    reserve_form.get_by_label("Skäl / bekräftelse").fill("Huvudsystemet fungerar och allt är efterregistrerat.")
+    reserve_form.get_by_role("button", name="Avsluta reservrutinen").click()
+    wait_until(lambda: stack.status()["overall"]["state"] == "operational", 30, "the all-clear")
+    assert stack.status()["driftinfo"] == []
+    public.goto("/status")
+    expect(public.locator("main")).to_contain_text("Alla system i drift")
+    expect(public.locator("#driftinfo")).not_to_contain_text(DRIFTINFO_TITLE)
+    expect(public.locator("#tidigare-driftinfo")).to_contain_text(DRIFTINFO_TITLE)
+    shoot(public, "5-statussidan-efter-driftstorningen")
 
 
 def review_queue_filter_correct_and_approve(hms: Page, stock_move_item: str, prescription_item: str) -> None:

@@ -14,6 +14,12 @@ PRESCRIBER_EMAIL = "anna.lindstrom@skane.example"  # the demo prescriber (app.de
 SUPPLIER = "Dansk Ostomi ApS"  # a stoma supplier of the demo catalogue
 
 
+def kronor(text: str) -> Decimal:
+    """Read an amount written the Swedish way, "2 580,50 kr" (non-breaking spaces)."""
+    assert text.endswith("\u00a0kr"), text
+    return Decimal(text.removesuffix("\u00a0kr").replace("\u00a0", "").replace(",", "."))
+
+
 def test_product_advanced_search_filters_and_sorts_by_price(stack: Stack, new_page) -> None:  # noqa: ANN001
     page = new_page(stack.web_url)
     log_in(page, "prescriber")
@@ -33,11 +39,11 @@ def test_product_advanced_search_filters_and_sorts_by_price(stack: Stack, new_pa
     by_price = table.get_by_role("columnheader", name="Pris/förp.")
     by_price.get_by_role("link").click()
     expect(by_price).to_have_attribute("aria-sort", "ascending")
-    prices = [Decimal(text.removesuffix(" kr")) for text in column(table, 3)]
+    prices = [kronor(text) for text in column(table, 3)]
     assert len(prices) == 10 and prices == sorted(prices)
     by_price.get_by_role("link").click()
     expect(by_price).to_have_attribute("aria-sort", "descending")
-    highest = [Decimal(text.removesuffix(" kr")) for text in column(table, 3)]
+    highest = [kronor(text) for text in column(table, 3)]
     assert highest == sorted(highest, reverse=True) and highest[0] >= prices[-1]
     expect(page.get_by_label("Produktområde")).to_have_value("stomi")  # sorting keeps the filters
 

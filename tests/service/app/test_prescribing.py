@@ -322,3 +322,13 @@ def test_makulera_asks_first_and_only_the_confirmation_cancels_the_row(client, w
     assert done.status_code == 302
     db.session.refresh(row)
     assert row.status == "cancelled"
+
+
+def test_an_article_id_beyond_the_stores_integers_is_a_message_not_a_500(client, world):
+    login(client, "karin")
+    path = f"/forskrivning/ny/{world['patient'].id}"
+    _post(client, path, action="area", area="inkontinens")
+    for huge, message in (("3000000000", "Välj en artikel."), (str(2**63), "talet är för stort")):
+        response = _post(client, path, action="calculate", article_id=huge, mode="packages",
+                         packages_per_withdrawal="2", withdrawals="4")
+        assert response.status_code == 422 and message in response.get_data(as_text=True)

@@ -61,3 +61,10 @@ def test_customer_relations_list_the_users_units_with_customer_numbers_sortable(
     html = client.get("/min-sida/?kr_sort=customer_number&kr_dir=desc").get_data(as_text=True)
     section = html.split('id="kundrelationer"')[1].split("</details>")[0]
     assert section.index(world["unit"].customer_number) < section.index("100001")
+
+
+def test_a_blank_e_mail_is_refused_and_the_old_one_kept(client, world):
+    login(client, "karin")
+    response = save_contact(client, email="  ", phone="040-12 34 56")
+    assert response.status_code == 422 and "Ange din e-postadress" in response.get_data(as_text=True)
+    assert stored("karin").email == "karin@region.example" and stored("karin").phone is None
