@@ -16,7 +16,7 @@ export FLASK_APP := app
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install migrate run test test-sqlite test-postgres bench-seed clean demo-outage clock-advance
+.PHONY: install migrate run test test-sqlite test-postgres bench-seed clean demo-outage clock-advance main-down main-up
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ run: migrate
 # The outage day on SQLite in instance/demo-outage/ with an accelerated clock; exit 0 when nothing is missing.
 demo-outage: migrate
 	$(BIN)/python -m app.demo.outage_day
+
+# An outage in a running `make run`: the reference main server answers 503 to every call, then again 200.
+main-down:
+	curl -s -X POST -H 'Content-Type: application/json' -d '{"down": true}' http://127.0.0.1:$(MAIN_SERVER_PORT)/admin/faults
+main-up:
+	curl -s -X POST -H 'Content-Type: application/json' -d '{"down": false}' http://127.0.0.1:$(MAIN_SERVER_PORT)/admin/faults
 
 # Jump the clock of a running `make run` ahead, e.g. `make clock-advance BY=4h1m`; `flask clock reset` undoes it.
 clock-advance: install
