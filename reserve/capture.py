@@ -17,11 +17,12 @@ from core.privacy.access_log import AccessAction
 from core.privacy.chokepoint import mark_displayed
 from core.auth.roles import Permission
 from core.clock import local_today
+from core.authority import prescribing_errors
 from core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.models import (
-    ROW_ACTIVE, Article, Patient, PrescribingUnit, PrescriptionRow, UnitPayer, User,
-    Warehouse, user_units,
+    ROW_ACTIVE, Article, Patient, PrescribingUnit, PrescriptionRow, User,
+    Warehouse,
 )
 from core.privacy.personnummer import InvalidPersonnummer, validate_personnummer
 from core.store import begin_write
@@ -132,16 +133,7 @@ def _domain_errors(data: CaptureInput, found: Resolved) -> list[FieldError]:
     errors: list[FieldError] = []
     article, unit, prescriber = found.article, found.unit, found.prescriber
     if data.kind == PRESCRIPTION and article is not None:
-        if prescriber is not None and article.product_area not in prescriber.product_areas:
-            errors.append(FieldError("responsible_prescriber", f"{prescriber.name} har inte behörighet att förskriva "
-                                                               f"inom {article.product_area.name}."))
-        if unit is not None and db.session.scalar(select(UnitPayer.id).where(
-                UnitPayer.unit_id == unit.id, UnitPayer.product_area_id == article.product_area_id)) is None:
-            errors.append(FieldError("unit", f"{unit.name} saknar betalare för {article.product_area.name}."))
-        if unit is not None and prescriber is not None and db.session.scalar(select(user_units.c.unit_id).where(
-                user_units.c.user_id == prescriber.id, user_units.c.unit_id == unit.id)) is None:
-            errors.append(FieldError("responsible_prescriber", f"{prescriber.name} har ingen kundkoppling till "
-                                                               f"{unit.name}."))
+        errors += prescribing_errors(prescriber, unit, article, prescriber_field="responsible_prescriber")
     if data.kind == STOCK_MOVE and unit is not None:
         found.warehouse_number = db.session.scalar(select(Warehouse.number).where(
             Warehouse.unit_id == unit.id, Warehouse.kind == "municipal").order_by(Warehouse.number).limit(1))

@@ -16,16 +16,15 @@ from sqlalchemy import or_, select
 
 from core.auth.roles import Permission
 from core.clock import utcnow
+from core.authority import prescribing_errors
 from core.errors import FieldError, ValidationFailed
 from core.extensions import db
 from core.models import (
     Article,
     Patient,
     PrescribingUnit,
-    UnitPayer,
     User,
     Warehouse,
-    user_units,
 )
 from core.privacy.personnummer import InvalidPersonnummer, validate_personnummer
 from core.store import begin_write
@@ -110,19 +109,9 @@ def _look_up(kind: str, values: Mapping[str, str]) -> _Found:
 
 def _prescription_errors(found: _Found) -> list[FieldError]:
     """An acute prescription: the prescriber's authority, the unit's payer and customer relation."""
-    errors, article, unit, prescriber = [], found.article, found.unit, found.prescriber
-    if article is None:
-        return errors
-    if prescriber is not None and article.product_area not in prescriber.product_areas:
-        errors.append(FieldError("prescriber", f"{prescriber.name} har inte behörighet att förskriva inom "
-                                               f"{article.product_area.name}."))
-    if unit is not None and db.session.scalar(select(UnitPayer.id).where(
-            UnitPayer.unit_id == unit.id, UnitPayer.product_area_id == article.product_area_id)) is None:
-        errors.append(FieldError("unit", f"{unit.name} saknar betalare för {article.product_area.name}."))
-    if unit is not None and prescriber is not None and db.session.scalar(select(user_units.c.unit_id).where(
-            user_units.c.user_id == prescriber.id, user_units.c.unit_id == unit.id)) is None:
-        errors.append(FieldError("prescriber", f"{prescriber.name} har ingen kundkoppling till {unit.name}."))
-    return errors
+    if found.article is None:
+        return []
+    return prescribing_errors(found.prescriber, found.unit, found.article, prescriber_field="prescriber")
 
 
 def _shape_errors(current: Mapping[str, str], values: Mapping[str, str]) -> list[FieldError]:
