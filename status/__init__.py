@@ -6,7 +6,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the status pages (with the /status.json fast path), the status API and `flask monitor`."""
-    from core.formatting import local_iso, local_text
+    from core.formatting import local_iso
     from status import api, manage, settings, views, wsgi  # noqa: F401 - manage adds routes to views.bp
     from status.scheduler import monitor_command
 
@@ -15,6 +15,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.cli.add_command(monitor_command)
-    app.add_template_filter(local_text, "stockholm")
     app.add_template_filter(local_iso, "atom_time")
     wsgi.init_app(app)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from core.auth.guard import permission_required
 from core.auth.roles import Permission
+from core.web.confirm import ask_to_confirm, confirmed
 from core.errors import DomainError, ValidationFailed
 from core.extensions import db
 from core.clock import utcnow
@@ -78,8 +79,11 @@ def _render(code: int = 200, withdraw: DriftinfoWithdrawForm | None = None, with
     ), code
 
 
-def _handle(name: str, action: Callable[[FlaskForm], str]):
-    """Validate the named form, run the use case, and come back to the desk with a message."""
+def _handle(name: str, action: Callable[[FlaskForm], str], ask: Callable[[FlaskForm], tuple[str, int]] | None = None):
+    """Validate the named form, run the use case, and come back to the desk with a message.
+
+    With `ask`, a valid form is first answered with that confirmation page; only its "Ja" acts.
+    """
     incidents = _open_incidents()
     form = FORMS[name](prefix=name)
     if "incident_id" in form._fields:
@@ -88,6 +92,8 @@ def _handle(name: str, action: Callable[[FlaskForm], str]):
         form.close_driftinfo.choices = _notice_choices(driftinfo.current(utcnow(), limit=50))
     if not form.validate_on_submit():
         return _render(400, **{name: form})
+    if ask is not None and not confirmed():
+        return ask(form)
     try:
         message = action(form)
     except (ValidationFailed, DomainError) as exc:
@@ -178,7 +184,16 @@ def manage_reserve_deactivate():
         services.deactivate_reserve(current_user.id, form.reason.data, close_driftinfo=form.close_driftinfo.data or ())
         return "Reservrutinen har avslutats."
 
-    return _handle("deactivate", deactivate)
+    def ask(form: ReserveDeactivateForm) -> tuple[str, int]:
+        closing = len(form.close_driftinfo.data or ())
+        notices = f" {closing} driftinfo avslutas samtidigt." if closing else ""
+        return ask_to_confirm(
+            "Avsluta reservrutinen?",
+            "Alla användare får beskedet att normal drift gäller igen och att det som fångats för hand nu "
+            f"registreras i efterhand. Beslutet kan inte ångras; behövs rutinen igen aktiveras den på nytt.{notices}",
+            "Avsluta reservrutinen", url_for("status.manage", _anchor="reservrutin"))
+
+    return _handle("deactivate", deactivate, ask)
 
 
 @bp.post("/status/hantera/telefoni")

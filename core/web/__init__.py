@@ -1,9 +1,10 @@
 """The page shell: start page, tabs, banners, breadcrumbs, tables and template helpers."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Flask, current_app, request
+from markupsafe import Markup
 
 from core.auth.roles import Permission
 from core import formatting
@@ -30,6 +31,17 @@ def format_datetime(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") ->
     return local.strftime(pattern) if local else ""
 
 
+def kept_together(text: str) -> Markup | str:
+    """Return the text as one unbreakable piece of HTML: browsers wrap '2026-11-09' at its hyphens
+    in a narrow table cell otherwise."""
+    return Markup('<span class="nowrap">%s</span>') % text if text else text
+
+
+def _dates_kept_together(value: object) -> object:
+    """Jinja's finalize: a date printed as it is ({{ row.start_date }}) is kept on one line too."""
+    return kept_together(value.isoformat()) if type(value) is date else value
+
+
 def init_app(app: Flask) -> None:
     from core.web import bounds
     from core.web.views import bp
@@ -37,7 +49,11 @@ def init_app(app: Flask) -> None:
     bounds.init_app(app)
 
     app.register_blueprint(bp)
-    app.add_template_filter(format_datetime, "local")
+    # Dates and times shown on pages never wrap; code that needs the plain text calls the functions.
+    app.add_template_filter(lambda moment, pattern="%Y-%m-%d %H:%M": kept_together(format_datetime(moment, pattern)),
+                            "local")
+    app.add_template_filter(lambda moment: kept_together(formatting.local_text(moment)), "stockholm")
+    app.jinja_env.finalize = _dates_kept_together
     app.add_template_global(icon)
     for name in ("money", "number", "percent"):
         app.add_template_filter(getattr(formatting, name), name)

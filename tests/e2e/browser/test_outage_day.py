@@ -12,7 +12,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -109,12 +108,12 @@ def capture(page: Page, slug: str, channel: str, **fields: str) -> Page:
     return page
 
 
-SHOTS = Path("/tmp/outage-day-screenshots")
+SHOTS = OUTPUT / "outage-day"  # kept to look at after the run
 
 
 def shoot(page: Page, name: str) -> None:
     """Keep a screenshot of what the person sees, to look at after the run."""
-    SHOTS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
@@ -283,6 +282,9 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     expect(reserve_form.get_by_label(DRIFTINFO_TITLE)).to_be_checked()  # offered for closing, ticked
     reserve_form.get_by_label("Skäl / bekräftelse").fill("Huvudsystemet fungerar och allt är efterregistrerat.")
     reserve_form.get_by_role("button", name="Avsluta reservrutinen").click()
+    expect(it.get_by_role("heading", name="Avsluta reservrutinen?")).to_be_visible()
+    shoot(it, "4-it-bekraftar-avslut-av-reservrutinen")
+    it.get_by_role("button", name="Ja, avsluta reservrutinen").click()
     wait_until(lambda: stack.status()["overall"]["state"] == "operational", 30, "the all-clear")
     assert stack.status()["driftinfo"] == []
     public.goto("/status")

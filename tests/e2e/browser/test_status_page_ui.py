@@ -136,6 +136,10 @@ def test_it_staff_publish_a_prognosis_and_the_reserve_banner_is_announced(
 
     reserve.get_by_label("Skäl / bekräftelse").fill("Växeln fungerar igen.")
     reserve.get_by_role("button", name="Avsluta reservrutinen").click()
+    expect(it_staff.get_by_role("heading", name="Avsluta reservrutinen?")).to_be_visible()  # asked first
+    prescriber.reload()
+    expect(reserve_banner(prescriber)).to_be_visible()  # nothing ended yet
+    it_staff.get_by_role("button", name="Ja, avsluta reservrutinen").click()
     expect(flash(it_staff)).to_have_text("Reservrutinen har avslutats.")
     prescriber.reload()
     expect(prescriber.get_by_role("alert")).to_have_count(0)

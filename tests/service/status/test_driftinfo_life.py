@@ -45,7 +45,7 @@ def test_a_notice_leaves_the_page_for_the_archive_when_its_valid_until_passes(cl
                                valid_until=OUTAGE_START + timedelta(hours=2))
     body, html = _status(client, OUTAGE_START + timedelta(hours=1))
     assert _titles(body["driftinfo"]) == ["Planerat underhåll"] and body["driftinfo_archive"] == []
-    assert "gäller till 2026-11-02 12:00 CET" in _current_section(html)
+    assert 'gäller till <span class="nowrap">2026-11-02 12:00 CET</span>' in _current_section(html)  # never wraps
     body, html = _status(client, OUTAGE_START + timedelta(hours=2))
     assert body["driftinfo"] == [] and _titles(body["driftinfo_archive"]) == ["Planerat underhåll"]
     assert body["driftinfo_archive"][0]["ended_at"] == "2026-11-02T12:00:00+01:00"
@@ -119,9 +119,15 @@ def test_ending_the_reserve_routine_lists_open_notices_preselected_and_closes_th
         desk = client.get("/status/hantera").get_data(as_text=True)
         boxes = re.findall(r'<input[^>]*name="deactivate-close_driftinfo"[^>]*>', desk)
         assert len(boxes) == 2 and all("checked" in box for box in boxes)
-        response = client.post("/status/hantera/reservrutin/avsluta", data={
-            "deactivate-csrf_token": _form_token(desk, "deactivate"), "deactivate-reason": "Återgång klar.",
-            "deactivate-close_driftinfo": [str(first.id)]})  # IT unticked the second one
+        form = {"deactivate-csrf_token": _form_token(desk, "deactivate"), "deactivate-reason": "Återgång klar.",
+                "deactivate-close_driftinfo": [str(first.id)]}  # IT unticked the second one
+        question = client.post("/status/hantera/reservrutin/avsluta", data=form)
+        page = question.get_data(as_text=True)
+        assert question.status_code == 200 and "Avsluta reservrutinen?" in page and "1 driftinfo avslutas" in page
+        assert services.current_reserve_state().active  # asking changed nothing
+        carried = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+        assert carried["deactivate-reason"] == "Återgång klar." and carried["bekraftat"] == "ja"
+        response = client.post("/status/hantera/reservrutin/avsluta", data={**form, "bekraftat": "ja"})
         assert response.status_code == 302
     body, _ = _status(client, later + timedelta(minutes=1))
     assert _titles(body["driftinfo"]) == ["Efterregistrering pågår"]

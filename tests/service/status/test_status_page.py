@@ -229,4 +229,4 @@ def test_availability_measured_for_less_than_the_window_is_marked_as_such(client
     figures = next(a for a in body["availability"] if a["key"] == "main_server")
     assert figures["last_24h_complete"] and not figures["last_7d_complete"] and not figures["last_30d_complete"]
     assert "<td>100,00 %</td><td>100,00 %<sup>*</sup></td>" in html
-    assert "Huvudservern övervakas sedan 2026-10-31 13:00 CET; siffrorna gäller tiden sedan dess." in html
+    assert 'Huvudservern övervakas sedan <span class="nowrap">2026-10-31 13:00 CET</span>; siffrorna gäller tiden sedan dess.' in html
