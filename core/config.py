@@ -154,8 +154,11 @@ class Config:
     SYNC_BACKOFF_CAP_SECONDS = 300.0
     SYNC_IN_PROGRESS_RETRY_SECONDS = 2.0
     SYNC_BREAKER_FAILURES = 3  # failed calls in a row that open the circuit breaker
-    SYNC_BREAKER_COOLDOWN_SECONDS = 10.0  # open this long, then one trial; doubles after a failed trial
-    SYNC_BREAKER_COOLDOWN_CAP_SECONDS = 300.0
+    # Open this long, then one trial (one item); doubles after a failed trial, up to the cap. A trial
+    # is one small request, so the cap stays short: sending resumes within cap + STATUS_TICK_SECONDS
+    # (3 + 1 = 4 s) after the main server answers again; what waited on backoff is due again then.
+    SYNC_BREAKER_COOLDOWN_SECONDS = 1.0
+    SYNC_BREAKER_COOLDOWN_CAP_SECONDS = 3.0
     SYNC_RUN_BUDGET_SECONDS = 5.0  # one scheduled run sends for at most this long, then yields
     SYNC_VERIFY_ACKED_DAYS = 14.0  # after a recovery, ask /have about items registered this recently
     SYNC_VERIFY_INTERVAL_SECONDS = 3600.0
