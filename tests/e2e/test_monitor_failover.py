@@ -39,8 +39,8 @@ OWNER = "sa@region.example"
 
 def _start(store: str, env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "flask", "monitor"], cwd=ROOT, env={**env, "DATABASE_URL": store},
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen([sys.executable, "-m", "flask", "monitor"], cwd=ROOT,
+                                env={**env, "DATABASE_URL": store}, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _wait_for(condition, timeout: float, step: float = 0.05) -> float | None:  # noqa: ANN001

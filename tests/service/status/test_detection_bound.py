@@ -102,7 +102,8 @@ def test_a_killed_main_server_shows_on_status_json_within_the_bound(ctx, client,
     seen_at = _tick_until(good + TICK, good + timedelta(minutes=2), shown)
     assert seen_at is not None
     detected = (seen_at - good).total_seconds()
-    print(f"killed main server on /status.json after {detected:.0f} s (bound {DEFAULTS.detection_bound_seconds():.0f} s)")
+    print(f"killed main server on /status.json after {detected:.0f} s "
+          f"(bound {DEFAULTS.detection_bound_seconds():.0f} s)")
     # Refused at once, so the probe term is ~0 here; the bound allows for the longest probe too.
     assert detected <= DEFAULTS.detection_bound_seconds() <= 30, detected
     assert client.get("/status.json").get_json()["incidents"][0]["scenario"] == "main_server_outage"
