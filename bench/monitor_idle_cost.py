@@ -4,7 +4,7 @@ send) under the default cadence next to the previous one, in the same run.
 Prints, per cadence: the monitor's CPU (ms per second of wall time and share of one core), its RSS,
 probes stored per minute, and the load average around the run.
 
-    .venv/bin/python bench/monitor_idle_cost.py [--seconds 30] [--database-url URL]
+    .venv/bin/python bench/monitor_idle_cost.py [--seconds 60] [--database-url URL]
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def measure(env: dict, tmp: Path, label: str, cadence: Cadence, seconds: float) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per cadence")
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured seconds per cadence")
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="monitor-idle-") as directory:

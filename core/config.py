@@ -154,11 +154,12 @@ class Config:
     SYNC_BACKOFF_CAP_SECONDS = 300.0
     SYNC_IN_PROGRESS_RETRY_SECONDS = 2.0
     SYNC_BREAKER_FAILURES = 3  # failed calls in a row that open the circuit breaker
-    # Open this long, then one trial (one item); doubles after a failed trial, up to the cap. A trial
-    # is one small request, so the cap stays short: sending resumes within cap + STATUS_TICK_SECONDS
-    # (3 + 1 = 4 s) after the main server answers again; what waited on backoff is due again then.
+    # Open this long, then a trial (the health page, then one item); doubles after a failed trial, up
+    # to the cap. A failed trial costs one GET, so the cap stays short: sending resumes within
+    # cap + STATUS_TICK_SECONDS (2 + 1 = 3 s) of the main server answering again, and what backed off
+    # meanwhile is due again then.
     SYNC_BREAKER_COOLDOWN_SECONDS = 1.0
-    SYNC_BREAKER_COOLDOWN_CAP_SECONDS = 3.0
+    SYNC_BREAKER_COOLDOWN_CAP_SECONDS = 2.0
     SYNC_RUN_BUDGET_SECONDS = 5.0  # one scheduled run sends for at most this long, then yields
     SYNC_VERIFY_ACKED_DAYS = 14.0  # after a recovery, ask /have about items registered this recently
     SYNC_VERIFY_INTERVAL_SECONDS = 3600.0

@@ -17,9 +17,10 @@ from core.config import Config
 from core.extensions import db
 from core.store import begin_write
 from sync import breaker_state, tasks
-from sync.models import OutboxItem
+from sync.models import OutboxItem, SyncAttempt, SyncRun
 from sync.rules import OPEN, Breaker
-from tests.service.sync.conftest import capture, configure
+from sync.sender import Sender
+from tests.service.sync.conftest import capture, configure, settings_for
 
 RESUME_BOUND = 5.0
 BLIP = 5.0
@@ -99,3 +100,29 @@ def test_items_that_backed_off_during_the_outage_are_due_when_a_trial_gets_throu
         due = list(db.session.scalars(select(OutboxItem.next_attempt_at).where(OutboxItem.key.in_(keys))))
         db.session.remove()
     assert due == [now] * 3
+
+
+def test_while_the_server_is_down_a_trial_costs_a_health_check_and_no_attempts(sync_app, main_server):
+    capture(sync_app, 5)
+    main_server.stop()
+    with sync_app.app_context():
+        sender = Sender(settings_for(sync_app))
+        for _ in range(3):  # three failed calls open the breaker
+            sender.run(trigger="test")
+        attempts = db.session.scalar(select(func.count()).select_from(SyncAttempt))
+        runs = db.session.scalar(select(func.count()).select_from(SyncRun))
+        trials = []
+        for _ in range(5):
+            time.sleep(0.25)  # past the (test) cooldown: each run is a half-open trial
+            trials.append(sender.run(trigger="test").stopped)
+        assert trials == ["server_down"] * 5
+        assert db.session.scalar(select(func.count()).select_from(SyncAttempt)) == attempts
+        assert db.session.scalar(select(func.count()).select_from(SyncRun)) == runs
+        breaker, _, _ = breaker_state.read_breaker()
+        assert breaker.state == OPEN and breaker.failures >= 3 + 5
+        main_server.start()
+        time.sleep(0.25)
+        sender.run(trigger="test")
+        assert breaker_state.read_breaker()[0].state == "closed"
+        db.session.remove()
+    assert _acked(sync_app) == 5
