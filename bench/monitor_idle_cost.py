@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import harness  # noqa: E402
-from status_detection import PREVIOUS, Cadence, FakeMainServer  # noqa: E402
+from status_detection import PREVIOUS, Cadence, FakeMainServer, store_env  # noqa: E402
 
 
 def _cpu_ms(pid: int) -> float:
@@ -69,8 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="monitor-idle-") as directory:
         tmp = Path(directory)
-        env = {**os.environ, "FLASK_APP": "app", "SECRET_KEY": "bench",
-               "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"}
+        env = store_env(tmp, args.database_url)
         subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print(f"store: {env['DATABASE_URL'].split('@')[-1]}   cpus: {os.cpu_count()}   "

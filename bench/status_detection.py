@@ -180,6 +180,12 @@ def detection_report(env: dict, port: int, tmp: Path, cadences: dict[str, Cadenc
                       f"{result[1]:5.1f} s ({verdict} the bound of {cadence.bound():.0f} s)")
 
 
+def store_env(tmp: Path, database_url: str | None) -> dict[str, str]:
+    """The environment of the processes under test: the given store, or a throw-away SQLite file."""
+    return {**os.environ, "FLASK_APP": "app", "SECRET_KEY": "bench",
+            "DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-baseline", action="store_true", help="skip the previous defaults (60/20 s)")
@@ -189,8 +195,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="status-detection-") as directory:
         tmp = Path(directory)
-        env = {**os.environ, "FLASK_APP": "app", "SECRET_KEY": "bench",
-               "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"}
+        env = store_env(tmp, args.database_url)
         prepare_store(env)
         cadences = {"defaults": Cadence.defaults()}
         if not args.no_baseline:
