@@ -1,8 +1,13 @@
 """The detection half of bench/status_bench.py: how long until a broken main server shows on /status.json.
 
-Starts a fake main server and `flask monitor` with short intervals, stops the server (refused
-connections, then a hung server that never answers) and measures the time until the incident opened
-and until /status.json showed it, next to the bound interval + 3 × retry + timeout.
+Starts a fake main server and `flask monitor` with the default cadence (core/config.py), stops the
+server (refused connections, then a hung server that never answers) and measures the time until the
+incident opened and until /status.json showed it, next to the documented bound
+(MonitorSettings.detection_bound_seconds). The previous defaults (60 s probes, 20 s retries, 3/5 s
+timeouts, 5 s tick) run as the baseline in the same run unless --no-baseline.
+
+    .venv/bin/python bench/status_detection.py                # defaults and the baseline, real time (~5 min)
+    .venv/bin/python bench/status_detection.py --no-baseline  # the defaults only (~1 min)
 """
 from __future__ import annotations
 
@@ -12,11 +17,58 @@ import sys
 import threading
 import time
 import urllib.request
+import os
+import tempfile
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import harness
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import harness  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """The settings that decide how fast an outage shows (env names without the STATUS_ prefix)."""
+
+    PROBE_INTERVAL_SECONDS: float
+    RETRY_INTERVAL_SECONDS: float
+    FAILURES_TO_DOWN: int
+    PROBE_CONNECT_TIMEOUT: float
+    PROBE_READ_TIMEOUT: float
+    TICK_SECONDS: float
+    PAGE_CACHE_SECONDS: float
+
+    @classmethod
+    def defaults(cls) -> Cadence:
+        from core.config import Config
+
+        return cls(*(getattr(Config, f"STATUS_{name}") for name in cls.__dataclass_fields__))
+
+    def env(self) -> dict[str, str]:
+        return {f"STATUS_{name}": str(value) for name, value in asdict(self).items()}
+
+    def bound(self) -> float:
+        from status.settings import MonitorSettings
+
+        config = {"MAIN_SERVER_URL": "", "MAIN_SERVER_HEALTH_PATH": "", "STATUS_SUCCESSES_TO_UP": 2,
+                  "STATUS_HEARTBEAT_TIMEOUT_SECONDS": 180, "STATUS_RESERVE_CHECK_SECONDS": 60,
+                  "STATUS_NOTIFY_SECONDS": 10, "STATUS_LEASE_SECONDS": 9, "STATUS_MONITOR_LOCK_KEY": 1,
+                  "STATUS_PUBLIC_BASE_URL": "", **{f"STATUS_{k}": v for k, v in asdict(self).items()}}
+        return MonitorSettings.from_config(config).detection_bound_seconds()
+
+    def describe(self) -> str:
+        return (f"interval {self.PROBE_INTERVAL_SECONDS:g} s, retry {self.RETRY_INTERVAL_SECONDS:g} s, "
+                f"{self.FAILURES_TO_DOWN} failures, timeouts {self.PROBE_CONNECT_TIMEOUT:g}/"
+                f"{self.PROBE_READ_TIMEOUT:g} s, tick {self.TICK_SECONDS:g} s, "
+                f"page cache {self.PAGE_CACHE_SECONDS:g} s")
+
+
+# What shipped before issue #18: the outage showed 103–108 s after the main server was killed.
+PREVIOUS = Cadence(60, 20, 3, 3.0, 5.0, 5, 2.0)
 
 
 def get_json(port: int, path: str) -> dict:
@@ -71,17 +123,14 @@ def _open_outage(url: str) -> tuple[int, datetime] | None:
     return row[0], datetime.fromisoformat(row[1]) if isinstance(row[1], str) else row[1]
 
 
-def detection(env: dict, web_port: int, tmp: Path, interval: float, retry: float, timeout: float,
-              mode: str) -> tuple[float, float] | None:
+def detection(env: dict, web_port: int, tmp: Path, cadence: Cadence, mode: str) -> tuple[float, float] | None:
     """Start a monitor, break the main server (refuse or hang); return seconds until the incident was
     opened (its detected_at) and until /status.json showed it."""
     main_port = harness.free_port()
     server = FakeMainServer(main_port)
-    monitor_env = {**env, "MAIN_SERVER_URL": f"http://127.0.0.1:{main_port}",
-                   "REFERENCE_TARGET_URL": f"http://127.0.0.1:{web_port}/health",
-                   "STATUS_PROBE_INTERVAL_SECONDS": str(interval), "STATUS_RETRY_INTERVAL_SECONDS": str(retry),
-                   "STATUS_PROBE_CONNECT_TIMEOUT": str(timeout), "STATUS_PROBE_READ_TIMEOUT": str(timeout),
-                   "STATUS_TICK_SECONDS": "0.2", "STATUS_LEASE_SECONDS": "6"}
+    monitor_env = {**env, **cadence.env(), "MAIN_SERVER_URL": f"http://127.0.0.1:{main_port}",
+                   "REFERENCE_TARGET_URL": f"http://127.0.0.1:{web_port}/health"}
+    interval = cadence.PROBE_INTERVAL_SECONDS
     try:
         with harness.running([sys.executable, "-m", "flask", "monitor"], monitor_env, tmp / f"monitor-{mode}.log"):
             up = harness.wait_until(lambda: {c["key"]: c["state"] for c in get_json(web_port, "/status.json")["components"]}
@@ -101,7 +150,7 @@ def detection(env: dict, web_port: int, tmp: Path, interval: float, retry: float
                 found["outage"] = _open_outage(env["DATABASE_URL"])
                 return found["outage"] is not None
 
-            if not harness.wait_until(opened, interval + 3 * retry + 3 * timeout + 30, step=0.02):
+            if not harness.wait_until(opened, 2 * cadence.bound() + 30, step=0.02):
                 return None
             incident_id, detected_at = found["outage"]
             # The page may answer from a worker's cache for a moment: wait for this very incident.
@@ -115,16 +164,47 @@ def detection(env: dict, web_port: int, tmp: Path, interval: float, retry: float
             server.stop()
 
 
-def detection_report(env: dict, port: int, tmp: Path, args: argparse.Namespace) -> None:
-    """Break the main server both ways and print how long until the incident opened and showed."""
-    bound = args.interval + 3 * args.retry + args.timeout
-    print(f"\ndetection (interval {args.interval} s, retry {args.retry} s, timeout {args.timeout} s; "
-          f"bound interval + 3 × retry + timeout = {bound:.1f} s)")
-    for mode in ("refused", "hang"):
-        result = detection(env, port, tmp, args.interval, args.retry, args.timeout, mode)
-        what = "stopped (refused)" if mode == "refused" else "hung (no answer)"
-        if result is None:
-            print(f"  main server {what}: not detected")
-        else:
-            print(f"  main server {what}: incident opened after {result[0]:.2f} s, "
-                  f"on /status.json after {result[1]:.2f} s")
+def detection_report(env: dict, port: int, tmp: Path, cadences: dict[str, Cadence]) -> None:
+    """Break the main server both ways under each cadence; print how long until it showed, next to the bound."""
+    print("\ndetection: seconds from breaking the main server to the incident opened / shown on /status.json")
+    for label, cadence in cadences.items():
+        print(f"  {label}: {cadence.describe()}; bound {cadence.bound():.0f} s")
+        for mode in ("refused", "hang"):
+            result = detection(env, port, tmp, cadence, mode)
+            what = "stopped (refused)" if mode == "refused" else "hung (no answer)"
+            if result is None:
+                print(f"    main server {what}: not detected")
+            else:
+                verdict = "within" if result[1] <= cadence.bound() else "OVER"
+                print(f"    main server {what}: opened after {result[0]:5.1f} s, on /status.json after "
+                      f"{result[1]:5.1f} s ({verdict} the bound of {cadence.bound():.0f} s)")
+
+
+def store_env(tmp: Path, database_url: str | None) -> dict[str, str]:
+    """The environment of the processes under test: the given store, or a throw-away SQLite file."""
+    return {**os.environ, "FLASK_APP": "app", "SECRET_KEY": "bench",
+            "DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-baseline", action="store_true", help="skip the previous defaults (60/20 s)")
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    from status_bench import prepare_store
+
+    with tempfile.TemporaryDirectory(prefix="status-detection-") as directory:
+        tmp = Path(directory)
+        env = store_env(tmp, args.database_url)
+        prepare_store(env)
+        cadences = {"defaults": Cadence.defaults()}
+        if not args.no_baseline:
+            cadences["baseline (before #18)"] = PREVIOUS
+        with harness.gunicorn(env, tmp / "gunicorn.log") as server:
+            print(f"store: {env['DATABASE_URL'].split('@')[-1]}   cpus: {os.cpu_count()}   "
+                  f"load: {os.getloadavg()[0]:.2f}")
+            detection_report(env, server.port, tmp, cadences)
+
+
+if __name__ == "__main__":
+    main()

@@ -91,19 +91,30 @@ class Config:
     # Something in the regional IT environment that is up whenever the region's network is:
     # main server AND this down = a full regional IT outage. The demo uses the web app itself.
     REFERENCE_TARGET_URL = "http://127.0.0.1:5000/health"
-    STATUS_PROBE_INTERVAL_SECONDS = 60
-    STATUS_RETRY_INTERVAL_SECONDS = 20  # while any probed component is not up
+    # Detection bound (status.settings.MonitorSettings.detection_bound_seconds): a hard failure of the
+    # main server (refused, timeout, 5xx) shows on the status page within
+    #   interval + tick + (failures - 1) × (max(retry, probe) + tick) + probe + 2 × page cache
+    # where probe = connect + read timeout, the longest one probe can take. With these defaults
+    # 10 + 1 + 2 × (4 + 1) + 4 + 2 × 2 = 29 s at worst (28 s hung, 25 s refused or 5xx). One lost
+    # probe or one answer slower than the read timeout is one failure: it never opens an incident
+    # (failures in a row confirm down); a slow answer inside the read timeout is a good probe.
+    STATUS_PROBE_INTERVAL_SECONDS = 10
+    STATUS_RETRY_INTERVAL_SECONDS = 4  # while any probed component is not up
     STATUS_FAILURES_TO_DOWN = 3
     STATUS_SUCCESSES_TO_UP = 2
-    STATUS_PROBE_CONNECT_TIMEOUT = 3.0
-    STATUS_PROBE_READ_TIMEOUT = 5.0
+    STATUS_PROBE_CONNECT_TIMEOUT = 1.0
+    STATUS_PROBE_READ_TIMEOUT = 3.0
     STATUS_HEARTBEAT_TIMEOUT_SECONDS = 180  # customer service's workstations: none for 3 min = lost
     # Heartbeats are only expected while customer service is open (Swedish time).
     STATUS_CUSTOMER_SERVICE_OPEN = {"weekdays": [0, 1, 2, 3, 4], "start": "08:00", "end": "16:30"}
-    STATUS_TICK_SECONDS = 5  # how often the monitor looks for due probes
+    STATUS_TICK_SECONDS = 1  # how often the monitor looks for due probes (and the sync jobs run)
     STATUS_RESERVE_CHECK_SECONDS = 60
     STATUS_NOTIFY_SECONDS = 10
-    STATUS_LEASE_SECONDS = 60  # SQLite lock-row lease; PostgreSQL uses an advisory lock
+    # The single-monitor lock: SQLite's lease row lasts this long, renewed (and tried by a standby)
+    # every third of it; PostgreSQL's advisory lock is tried as often. Failover bound after the active
+    # monitor dies (MonitorSettings.failover_bound_seconds): lease + lease / 3 + tick = 9 + 3 + 1 = 13 s
+    # on SQLite, lease / 3 + tick = 4 s on PostgreSQL (the lock goes with the dead session's socket).
+    STATUS_LEASE_SECONDS = 9
     STATUS_MONITOR_LOCK_KEY = 0x46505354  # pg advisory lock key ("FPST")
     # Role → address or list of addresses; roles: system_owner, system_owner_manager,
     # servicedesk, supplier, it_driftinfo, telephony_owner, customer_service.
@@ -143,8 +154,12 @@ class Config:
     SYNC_BACKOFF_CAP_SECONDS = 300.0
     SYNC_IN_PROGRESS_RETRY_SECONDS = 2.0
     SYNC_BREAKER_FAILURES = 3  # failed calls in a row that open the circuit breaker
-    SYNC_BREAKER_COOLDOWN_SECONDS = 10.0  # open this long, then one trial; doubles after a failed trial
-    SYNC_BREAKER_COOLDOWN_CAP_SECONDS = 300.0
+    # Open this long, then a trial (the health page, then one item); doubles after a failed trial, up
+    # to the cap. A failed trial costs one GET, so the cap stays short: sending resumes within
+    # cap + STATUS_TICK_SECONDS (2 + 1 = 3 s) of the main server answering again, and what backed off
+    # meanwhile is due again then.
+    SYNC_BREAKER_COOLDOWN_SECONDS = 1.0
+    SYNC_BREAKER_COOLDOWN_CAP_SECONDS = 2.0
     SYNC_RUN_BUDGET_SECONDS = 5.0  # one scheduled run sends for at most this long, then yields
     SYNC_VERIFY_ACKED_DAYS = 14.0  # after a recovery, ask /have about items registered this recently
     SYNC_VERIFY_INTERVAL_SECONDS = 3600.0

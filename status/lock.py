@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, Engine, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from core.store import WRITE
 from status.models import MonitorLease
@@ -28,7 +29,21 @@ class MonitorLock(Protocol):
     def held(self, now: datetime) -> bool:
         """Return whether this process may act now (without asking the store)."""
 
+    def fence(self, session: Session, now: datetime) -> bool:
+        """Return whether this process still holds the lock, asked inside the session's transaction.
+
+        Called just before a monitor job commits: a monitor that paused past its lease (GC, SIGSTOP,
+        a clock jump) and lost the lock meanwhile must not write what it decided before the pause.
+        """
+
     def release(self) -> None: ...
+
+
+# The advisory lock as pg_locks shows it: a bigint key splits into classid (high) and objid (low).
+_ADVISORY_HELD = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = :pid"
+    " AND objsubid = 1 AND classid::bigint = (CAST(:key AS bigint) >> 32)"
+    " AND objid::bigint = (CAST(:key AS bigint) & 4294967295))")
 
 
 class AdvisoryLock:
@@ -38,6 +53,7 @@ class AdvisoryLock:
         self.engine = engine
         self.key = key
         self._connection: Connection | None = None
+        self._pid: int | None = None
         self._held = False
 
     def acquire(self, now: datetime) -> bool:
@@ -48,6 +64,7 @@ class AdvisoryLock:
             if self._connection is None:
                 # Autocommit: the connection never sits "idle in transaction" while it holds the lock.
                 self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                self._pid = self._connection.scalar(text("SELECT pg_backend_pid()"))
             self._held = bool(self._connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}))
         except SQLAlchemyError:
             log.exception("monitor lock: connection lost")
@@ -56,6 +73,10 @@ class AdvisoryLock:
 
     def held(self, now: datetime) -> bool:
         return self._held
+
+    def fence(self, session: Session, now: datetime) -> bool:
+        # Our lock session still holds it; when that session dies, PostgreSQL frees the lock at once.
+        return self._held and bool(session.scalar(_ADVISORY_HELD, {"pid": self._pid, "key": self.key}))
 
     def release(self) -> None:
         if self._connection is not None and self._held:
@@ -110,6 +131,13 @@ class LeaseLock:
 
     def held(self, now: datetime) -> bool:
         return self._until is not None and now < self._until and time.monotonic() < self._monotonic_until
+
+    def fence(self, session: Session, now: datetime) -> bool:
+        # In a write transaction SQLite's one writer is us: nobody can take the lease before we commit.
+        row = session.execute(select(MonitorLease.owner, MonitorLease.expires_at)
+                              .where(MonitorLease.name == LEASE_NAME)).first()
+        return (self.held(now) and row is not None and row.owner == self.owner
+                and row.expires_at is not None and row.expires_at > now)
 
     def release(self) -> None:
         if self._until is None:

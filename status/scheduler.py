@@ -9,11 +9,14 @@ from datetime import datetime, timedelta, timezone
 import click
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_app_context
 from flask.cli import with_appcontext
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.extensions import db
+from core.store import WRITE
 from status.lock import MonitorLock, lock_for
 from status.notifications import worker_id
 from status.settings import MonitorSettings
@@ -23,6 +26,7 @@ log = logging.getLogger("status.monitor")
 
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
 LOCK_JOB_ID = "status.lock"
+LOCK_EXECUTOR = "lock"
 CLOCK_SLACK = timedelta(seconds=1)
 
 
@@ -53,14 +57,38 @@ class MonitorScheduler(BlockingScheduler):
         return shortest.total_seconds() if wait is None else min(wait, shortest.total_seconds())
 
 
+class LockLost(Exception):
+    """The monitor lost its lock while a job ran: the job's writes are rolled back."""
+
+
+_FENCE = "monitor_lock"  # flask.g: the lock the running job's writes must still hold
+
+
+def _fence(session: Session) -> None:
+    """Before a monitor job commits a write, check inside its transaction that the lock is still ours."""
+    lock = g.get(_FENCE) if has_app_context() else None
+    if lock is not None and session.info.get(WRITE) and not lock.fence(session, utcnow()):
+        raise LockLost("monitor lock lost during the job")
+
+
+def fence_job_writes() -> None:
+    """Make every write a guarded job commits depend on still holding the lock (once per process)."""
+    if not event.contains(Session, "before_commit", _fence):
+        event.listen(Session, "before_commit", _fence)
+
+
 def _run_guarded(app: Flask, lock: MonitorLock, job: Job) -> Callable[[], None]:
     def run() -> None:
         with app.app_context():
             now = utcnow()
             if not lock.held(now):
                 return  # standby: another monitor holds the lock
+            g.setdefault(_FENCE, lock)
             try:
                 job.func(now)
+            except LockLost:
+                log.warning("job %s: the monitor lock was lost while it ran; its writes are dropped", job.id)
+                db.session.rollback()
             except Exception:
                 log.exception("job %s failed", job.id)
                 db.session.rollback()
@@ -88,11 +116,15 @@ def build_scheduler(app: Flask, lock: MonitorLock, settings: MonitorSettings,
     # One thread for the monitoring jobs, so they never race each other, and one for mail;
     # other processes are kept out by the lock, and the critical writes are conditional
     # UPDATEs (or unique keys) in any case.
+    # The lock has a thread of its own: a slow probe or mail must never make the lease lapse.
+    fence_job_writes()
     scheduler = MonitorScheduler(timezone=timezone.utc, job_defaults=JOB_DEFAULTS,
-                                  executors={"default": ThreadPoolExecutor(1), "mail": ThreadPoolExecutor(1)})
+                                  executors={"default": ThreadPoolExecutor(1), "mail": ThreadPoolExecutor(1),
+                                             LOCK_EXECUTOR: ThreadPoolExecutor(1)})
     start = datetime.now(timezone.utc)
-    scheduler.add_job(renew or _renew(app, lock), "interval", seconds=max(settings.lease_seconds / 3, 0.1),
-                      id=LOCK_JOB_ID, name=LOCK_JOB_ID, next_run_time=start, **JOB_DEFAULTS)
+    scheduler.add_job(renew or _renew(app, lock), "interval", seconds=settings.lock_retry_seconds,
+                      id=LOCK_JOB_ID, name=LOCK_JOB_ID, next_run_time=start, executor=LOCK_EXECUTOR,
+                      **JOB_DEFAULTS)
     for offset, job in enumerate(all_jobs(app)):
         scheduler.add_job(_run_guarded(app, lock, job), "interval", seconds=job.every(settings), id=job.id,
                           name=job.id, next_run_time=start + timedelta(milliseconds=50 * (offset + 1)),

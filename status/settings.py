@@ -57,6 +57,34 @@ class MonitorSettings:
     customer_service_hours: WeeklyHours = WeeklyHours(end=time(16, 30))
     reminder_interval: timedelta | None = None
     public_base_url: str = "http://127.0.0.1:5000"
+    page_cache_seconds: float = 2.0
+
+    @property
+    def lock_retry_seconds(self) -> float:
+        """How often the lock is renewed by the active monitor and tried by a standby."""
+        return max(self.lease_seconds / 3, 0.1)
+
+    def detection_bound_seconds(self) -> float:
+        """The longest a hard failure of a probed component takes to show on the status page.
+
+        The last good probe just before the failure; the next one `interval` later, seen at the next
+        tick; then `failures - 1` retries, each `retry` (or a whole probe, if longer) plus a tick after
+        the one before; the confirming probe itself; a web worker's cached page, served stale for at
+        most one more cache interval while the next one renders (status/cache.py).
+        """
+        probe = self.connect_timeout + self.read_timeout
+        step = max(self.retry_interval.total_seconds(), probe) + self.tick_seconds
+        return (self.probe_interval.total_seconds() + self.tick_seconds
+                + (self.thresholds.failures_to_down - 1) * step + probe + 2 * self.page_cache_seconds)
+
+    def failover_bound_seconds(self) -> float:
+        """The longest a standby takes to act after the active monitor died (SIGKILL).
+
+        SQLite: the dead monitor's lease runs out `lease` after its last renewal; the standby tries
+        every third of that; its jobs run at their next tick. PostgreSQL frees the advisory lock when
+        the dead session's socket closes, so there the lease term is not waited for.
+        """
+        return self.lease_seconds + self.lock_retry_seconds + self.tick_seconds
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MonitorSettings:
@@ -82,6 +110,7 @@ class MonitorSettings:
             customer_service_hours=_weekly_hours(config.get("STATUS_CUSTOMER_SERVICE_OPEN") or {}),
             reminder_interval=timedelta(minutes=float(reminder)) if reminder else None,
             public_base_url=str(config["STATUS_PUBLIC_BASE_URL"]).rstrip("/"),
+            page_cache_seconds=float(config.get("STATUS_PAGE_CACHE_SECONDS") or 0),
         )
 
 

@@ -48,9 +48,16 @@ def read_breaker() -> tuple[Breaker, bool, datetime | None]:
 def write_breaker(breaker: Breaker, now: datetime) -> None:
     begin_write()
     row = _state_row(lock=True)
+    if row.breaker_state == "open" and breaker.state == "closed":
+        _waiting_due_now(now)  # the trial got through: what backed off during the outage goes now
     row.breaker_state, row.failures, row.retry_at = breaker.state, breaker.failures, breaker.retry_at
     row.cooldown_seconds, row.updated_at = breaker.cooldown_seconds, now
     db.session.commit()
+
+
+def _waiting_due_now(now: datetime) -> None:
+    db.session.execute(update(OutboxItem).where(OutboxItem.state == PENDING, OutboxItem.next_attempt_at > now)
+                       .values(next_attempt_at=now).execution_options(synchronize_session=False))
 
 
 def on_recovery(now: datetime) -> None:
@@ -61,8 +68,7 @@ def on_recovery(now: datetime) -> None:
         row.retry_at = now
     row.verify_requested = True
     row.updated_at = now
-    db.session.execute(update(OutboxItem).where(OutboxItem.state == PENDING, OutboxItem.next_attempt_at > now)
-                       .values(next_attempt_at=now).execution_options(synchronize_session=False))
+    _waiting_due_now(now)
     db.session.commit()
 
 

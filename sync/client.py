@@ -35,6 +35,8 @@ class MainServer(Protocol):
 
     def record(self, record_id: str) -> dict | None: ...
 
+    def health(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -43,6 +45,7 @@ class HttpMainServer:
 
     def __init__(self, settings: SyncSettings, *, session: requests.Session | None = None) -> None:
         self.base = settings.main_server_url
+        self.health_path = settings.health_path
         self.site = settings.site_id
         self.timeout = (settings.connect_timeout, settings.read_timeout)
         self.headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
@@ -78,6 +81,14 @@ class HttpMainServer:
                 raise TransportError("POST /api/v1/have: answer without 'known'", permanent=True)
             known.update({str(k): str(v) for k, v in body["known"].items()})
         return known
+
+    def health(self) -> None:
+        """GET the health page; raise TransportError unless it answers 2xx (JSON or not)."""
+        try:
+            self._call("GET", self.health_path)
+        except TransportError as exc:
+            if exc.status is None or not 200 <= exc.status < 300:
+                raise
 
     def changes(self, cursor: str | None, limit: int) -> dict:
         """GET /api/v1/changes?since=cursor; return articles, patients, withdrawals, cursor, more."""

@@ -101,6 +101,10 @@ class Sender:
         claims.free_expired(now, None)  # what a dead sender held is asked about (/have) before anything is sent
         client = self.client_factory(self.settings)
         try:
+            if permit.trial and not self._answers(client):
+                self._breaker_failed(breaker, permit.trial)
+                report.stopped = "server_down"
+                return report
             try:
                 asked = self._ask_have(client, report)
                 if verify:
@@ -248,6 +252,15 @@ class Sender:
         if breaker.state == OPEN:
             log.warning("sync: main server not answering; sending paused until %s", breaker.retry_at)
         return breaker
+
+    def _answers(self, client: MainServer) -> bool:
+        """The half-open trial starts with the health page: while the server is down, a trial every few
+        seconds costs one GET, not an item's attempt and a run row."""
+        try:
+            client.health()
+        except TransportError:
+            return False
+        return True
 
     def _note(self, report: RunReport, message: str) -> None:
         if len(report.errors) < 20:

@@ -45,6 +45,7 @@ class SyncSettings:
     rate_window_seconds: float
     # kind → roles that may approve it; a kind not listed is sent without review.
     review: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    health_path: str = "/health"  # the breaker's half-open trial asks this first (MAIN_SERVER_HEALTH_PATH)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SyncSettings:
@@ -74,6 +75,7 @@ class SyncSettings:
             pull_page_size=int(config["SYNC_PULL_PAGE_SIZE"]),
             rate_window_seconds=float(config["SYNC_RATE_WINDOW_SECONDS"]),
             review={kind: tuple(roles) for kind, roles in review.items()},
+            health_path=str(config.get("MAIN_SERVER_HEALTH_PATH") or "/health"),
         )
 
 

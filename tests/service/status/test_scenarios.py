@@ -20,6 +20,13 @@ EVERY_MINUTE = timedelta(seconds=60)
 RETRY = timedelta(seconds=20)
 
 
+@pytest.fixture(autouse=True)
+def _minute_cadence(app, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These scenarios speak in minutes; the default cadence and its bound are test_detection_bound.py's."""
+    monkeypatch.setitem(app.config, "STATUS_PROBE_INTERVAL_SECONDS", EVERY_MINUTE.total_seconds())
+    monkeypatch.setitem(app.config, "STATUS_RETRY_INTERVAL_SECONDS", RETRY.total_seconds())
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
