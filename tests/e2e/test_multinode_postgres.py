@@ -24,13 +24,14 @@ from app.demo.api_user import PASSWORD, ApiUser
 from app.demo.stack import Stack, wait_until
 from core.config import normalise_database_url
 from tests.conftest import csrf_token_from, postgres_schema
-from tests.smtp_server import Inbox, free_port
+from tests.smtp_server import Inbox
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
                                 reason="several nodes share one PostgreSQL store; the PostgreSQL pass runs this")
 
-SUPPLIER = "support@leverantor.example"  # gets the outage's escalation mail
-CUSTOMER_SERVICE = "kundtjanst@region.example"  # gets the reserve routine's activation notice
+# Addresses of this module's own: the mail server is shared with the browser tests (tests/e2e/conftest.py).
+SUPPLIER = "support-multinode@leverantor.example"  # gets the outage's escalation mail
+CUSTOMER_SERVICE = "kundtjanst-multinode@region.example"  # gets the reserve routine's activation notice
 ITEMS = 16  # captured during the outage, alternately through the two web nodes
 STOCK_MOVE = {"kind": "stock_move", "channel": "phone", "unit": "420107", "article": "333055", "packages": 3}
 
@@ -46,19 +47,6 @@ class Region:
     @property
     def web_urls(self) -> list[str]:
         return self.stack.web_urls
-
-
-@pytest.fixture(scope="module")
-def mail_server() -> Iterator[Controller]:
-    controller = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller
-    controller.stop()
-
-
-@pytest.fixture
-def inbox(mail_server: Controller) -> Inbox:
-    return mail_server.handler
 
 
 @pytest.fixture(scope="module")
