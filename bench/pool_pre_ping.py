@@ -22,12 +22,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from flask import Flask  # noqa: E402
+from flask import Flask
+from harness import percentile
+from sync_support import migrated_app, store_url
 
-from harness import percentile  # noqa: E402
-from sync_support import migrated_app, store_url  # noqa: E402
-from tests import factories  # noqa: E402
-from tests.conftest import login  # noqa: E402
+from tests import factories
+from tests.conftest import login
 
 PATHS = ("/health", "/min-sida/")
 
@@ -68,14 +68,14 @@ def main() -> None:
         drop()
 
 
-def _logged_in(app: Flask):  # noqa: ANN202
+def _logged_in(app: Flask):
     client = app.test_client()
     response = login(client, "karin")
     assert response.status_code == 302, response.status_code
     return client
 
 
-def _timed(client, path: str) -> float:  # noqa: ANN001
+def _timed(client, path: str) -> float:
     started = time.perf_counter()
     response = client.get(path)
     elapsed = (time.perf_counter() - started) * 1000
