@@ -9,6 +9,10 @@ DEMO_PATIENTS ?= 2000
 MAIN_SERVER_PORT ?= 5001
 MAIN_SERVER_DB ?= instance/reference_main_server.sqlite3
 IDP_PORT ?= 9400
+# `make run-postgres`: the store when DATABASE_URL is unset, the second web node's port, the main server's store.
+PG_RUN_URL ?= postgresql://postgres@127.0.0.1:5432/forskrivningsportalen
+WEB2_PORT ?= 5002
+PG_MAIN_SERVER_DB ?= instance/reference_main_server_postgres.sqlite3
 # Real time until `make clock-advance BY=4h` (or `flask clock advance 4h`) writes it; see app/clock.py.
 CLOCK_FILE ?= $(CURDIR)/instance/clock.json
 export FLASK_APP := app
@@ -16,7 +20,7 @@ export FLASK_APP := app
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install migrate run test test-sqlite test-postgres bench-seed clean demo-outage clock-advance main-down main-up
+.PHONY: install migrate run run-postgres test test-sqlite test-postgres bench-seed clean demo-outage clock-advance main-down main-up
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +50,24 @@ run: migrate
 	IDP_PORT=$(IDP_PORT) OIDC_ISSUER=http://127.0.0.1:$(IDP_PORT) \
 	OIDC_CLIENT_ID=forskrivningsportalen-demo OIDC_CLIENT_SECRET=demo-secret \
 	$(BIN)/honcho start -f Procfile
+
+# A region's shape on one machine (Procfile.postgres): web nodes on PORT and WEB2_PORT, two monitors (one active,
+# one standby), the reference main server and the demo SITHS provider, all on one PostgreSQL database
+# (DATABASE_URL, else PG_RUN_URL), created if missing, migrated and seeded. Ctrl-C stops them all.
+run-postgres: RUN_PG = $(or $(DATABASE_URL),$(PG_RUN_URL))
+run-postgres: install
+	$(BIN)/python -m app.demo.postgres '$(RUN_PG)'
+	DATABASE_URL='$(RUN_PG)' $(BIN)/flask db upgrade
+	DATABASE_URL='$(RUN_PG)' $(BIN)/flask seed-demo --if-empty --patients $(DEMO_PATIENTS)
+	DATABASE_URL='$(RUN_PG)' $(BIN)/flask seed-demo-stock
+	mkdir -p instance
+	PATH=$(CURDIR)/$(BIN):$$PATH DATABASE_URL='$(RUN_PG)' HOST=$(HOST) WEB_PORT=$(PORT) WEB2_PORT=$(WEB2_PORT) \
+	REFERENCE_TARGET_URL=http://$(HOST):$(PORT)/health STATUS_PUBLIC_BASE_URL=http://$(HOST):$(PORT) \
+	APP_BASE_URL=http://$(HOST):$(PORT) APP_CLOCK_FILE=$(CLOCK_FILE) \
+	MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT) MAIN_SERVER_PORT=$(MAIN_SERVER_PORT) MAIN_SERVER_DB=$(PG_MAIN_SERVER_DB) \
+	IDP_PORT=$(IDP_PORT) OIDC_ISSUER=http://127.0.0.1:$(IDP_PORT) \
+	OIDC_CLIENT_ID=forskrivningsportalen-demo OIDC_CLIENT_SECRET=demo-secret \
+	$(BIN)/honcho start -f Procfile.postgres
 
 # The outage day on SQLite in instance/demo-outage/ with an accelerated clock; exit 0 when nothing is missing.
 demo-outage: migrate

@@ -49,7 +49,9 @@ class Config:
     VERSION = "0.1.0"
 
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled by for_environment()
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A pooled connection is tested (SELECT 1) as it is taken, so after PostgreSQL restarts or fails over
+    # to its standby the next request gets a new connection instead of an error.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLITE_BUSY_TIMEOUT_MS = 5000
 
     # Bodies over 1 MB are refused with 413 before any view runs.

@@ -1,5 +1,6 @@
 """The whole product as real processes in a folder of its own: web app, monitor, reference main server
-and, with `siths=True`, the demo SITHS provider (app/demo/idp.py).
+and, with `siths=True`, the demo SITHS provider (app/demo/idp.py). `web_nodes` and `monitors` run
+more than one of each on the same store, as a region runs it (tests/e2e/test_multinode_postgres.py).
 
 `make demo-outage` and the browser tests both use it. Every process shares one simulated clock
 (core.clock, `APP_CLOCK_FILE`), so the outage day's four hours can pass in seconds; the
@@ -66,15 +67,34 @@ class Stack:
     patients: int = 200
     database_url: str | None = None  # None: SQLite in the folder
     extra_env: dict[str, str] = field(default_factory=dict)
-    web_port: int = field(default_factory=free_port)
+    web_port: int = field(default_factory=free_port)  # the first web node's; the others' are free ports
+    web_nodes: int = 1
+    monitors: int = 1
     main_port: int = field(default_factory=free_port)
     siths: bool = False  # also run the demo SITHS provider, and point the web app's SITHS login at it
     idp_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.web_ports = [self.web_port, *(free_port() for _ in range(self.web_nodes - 1))]
+
     @property
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def web_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.web_ports]
+
+    @property
+    def web_names(self) -> list[str]:
+        """The web nodes' process names: web, web2, …"""
+        return [_numbered("web", n) for n in range(len(self.web_ports))]
+
+    @property
+    def monitor_names(self) -> list[str]:
+        """The monitors' process names: monitor, monitor2, …"""
+        return [_numbered("monitor", n) for n in range(self.monitors)]
 
     @property
     def main_url(self) -> str:
@@ -130,9 +150,9 @@ class Stack:
             subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=self.env, stdout=log,
                            stderr=subprocess.STDOUT, check=True)
 
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, command: list[str], **env: str) -> subprocess.Popen:
         log = (self.directory / f"{name}.log").open("ab")
-        process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         log.close()
         self.processes[name] = process
@@ -147,14 +167,18 @@ class Stack:
         self._run("seed-demo-stock")
 
     def start(self) -> Stack:
-        """Set up, then start the main server, the web app and the monitor; return when all answer."""
+        """Set up, then start the main server, the web nodes and the monitors; return when all answer."""
         self.set_up()
         self.start_main_server()
         if self.siths:
             self._spawn("idp", idp.command(self.idp_port))
-        self._spawn("web", [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "app.wsgi:app"])
-        self._spawn("monitor", [str(BIN / "flask"), "monitor"])
-        wait_until(lambda: requests.get(f"{self.web_url}/health", timeout=2).ok, 60, "the web app")
+        for name, port in zip(self.web_names, self.web_ports):
+            self._spawn(name, [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "app.wsgi:app"],
+                        PORT=str(port))
+        for name in self.monitor_names:
+            self._spawn(name, [str(BIN / "flask"), "monitor"])
+        for name, url in zip(self.web_names, self.web_urls):
+            wait_until(lambda url=url: requests.get(f"{url}/health", timeout=2).ok, 60, f"the web app ({name})")
         if self.siths:
             wait_until(lambda: requests.get(f"{self.idp_url}/.well-known/openid-configuration", timeout=2).ok, 60,
                        "the demo SITHS provider")
@@ -191,6 +215,17 @@ class Stack:
 
     # --- looking at it ---------------------------------------------------------------------------
 
+    def active_monitor(self) -> str | None:
+        """Return the running monitor that last said it holds the lock (its log's last lock line)."""
+        for name in self.monitor_names:
+            log = self.directory / f"{name}.log"
+            if name in self.processes and log.exists():
+                lines = [line for line in log.read_text(errors="replace").splitlines()
+                         if "(holds the lock)" in line or "(another monitor holds the lock)" in line]
+                if lines and "active (holds the lock)" in lines[-1]:
+                    return name
+        return None
+
     def status(self) -> dict:
         return requests.get(f"{self.web_url}/status.json", timeout=5).json()
 
@@ -204,3 +239,7 @@ class Stack:
             lines = log.read_text(errors="replace").splitlines()[-tail:]
             parts.append(f"--- {log.name}\n" + "\n".join(lines))
         return "\n".join(parts)
+
+
+def _numbered(name: str, index: int) -> str:
+    return name if index == 0 else f"{name}{index + 1}"

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwrig
 from core.config import normalise_database_url
 from app.demo.stack import ROOT, Stack, wait_until
 from tests.conftest import postgres_schema
-from tests.smtp_server import Inbox, free_port
+from tests.smtp_server import Inbox
 
 CHROMIUM = "/usr/bin/chromium"
 OUTPUT = ROOT / "test-output" / "browser"
@@ -133,22 +133,7 @@ def assert_accessible(page: Page) -> None:
     assert unlabelled == [], f"fields without a label on {page.url}: {unlabelled}"
 
 
-# --- Shared by the smaller browser tests: mail, CSRF tokens, a prescription of one's own ---------------
-
-
-@pytest.fixture(scope="session")
-def mail_server() -> Iterator[Controller]:
-    """A real SMTP server on loopback (aiosmtpd) that the shared stack sends its mail to."""
-    controller = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller
-    controller.stop()
-
-
-@pytest.fixture
-def inbox(mail_server: Controller) -> Inbox:
-    """Every mail the shared stack has sent, from any test: look for your own recipient."""
-    return mail_server.handler
+# --- Shared by the smaller browser tests: mail (tests/e2e/conftest.py), CSRF tokens, a prescription of one's own
 
 
 def wait_for_mail(inbox: Inbox, address: str, subject: str = "", timeout: float = 15) -> EmailMessage:
