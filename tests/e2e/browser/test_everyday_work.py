@@ -10,7 +10,14 @@ import re
 from playwright.sync_api import Page, expect
 
 from app.demo.stack import Stack, wait_until
-from tests.e2e.browser.conftest import apply_for_access, assert_accessible, log_in, shoot, unique, wait_for_mail
+from tests.e2e.browser.conftest import (
+    apply_for_access,
+    assert_accessible,
+    log_in,
+    shoot,
+    unique,
+    wait_for_mail,
+)
 from tests.smtp_server import Inbox
 
 EMOJI_ICONS = ("✎", "👁", "✕", "🌿")  # what the icons were before they became inline SVG
@@ -41,7 +48,7 @@ def show_choices(page: Page, select: str) -> None:
 
 
 def test_a_second_application_is_flagged_and_rejecting_it_asks_first(
-        stack: Stack, new_page, inbox: Inbox) -> None:  # noqa: ANN001
+        stack: Stack, new_page, inbox: Inbox) -> None:
     applicant_email, manager_email = (unique(name) + "@skane.example" for name in ("olle.", "chef."))
     applicant = new_page(stack.web_url)
     first = apply_for_access(applicant, "Olle Dubbelsson", applicant_email, manager_email)
@@ -81,7 +88,7 @@ def test_a_second_application_is_flagged_and_rejecting_it_asks_first(
 # --- Point 7: patient search by article ----------------------------------------------------------------
 
 
-def test_patient_search_by_article_names_the_article_or_says_it_does_not_exist(stack: Stack, new_page) -> None:  # noqa: ANN001
+def test_patient_search_by_article_names_the_article_or_says_it_does_not_exist(stack: Stack, new_page) -> None:
     page = new_page(stack.web_url)
     log_in(page, "prescriber")
     open_first_patient(page)
@@ -108,7 +115,7 @@ def test_patient_search_by_article_names_the_article_or_says_it_does_not_exist(s
 # --- Point 8: "Visa bild" ----------------------------------------------------------------------------
 
 
-def test_visa_bild_shows_the_article_images_in_the_result_list(stack: Stack, new_page) -> None:  # noqa: ANN001
+def test_visa_bild_shows_the_article_images_in_the_result_list(stack: Stack, new_page) -> None:
     page = new_page(stack.web_url)
     log_in(page, "prescriber")
     tab(page, "Produkt")
@@ -126,7 +133,8 @@ def test_visa_bild_shows_the_article_images_in_the_result_list(stack: Stack, new
     expect(images.first).to_be_visible()
     page.wait_for_load_state()
     # Drawn in the list itself, not a link to open: every image loaded and has a text alternative.
-    loaded = images.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0 && i.alt.startsWith('Bild på '))")
+    loaded = images.evaluate_all(
+        "imgs => imgs.map(i => i.complete && i.naturalWidth > 0 && i.alt.startsWith('Bild på '))")
     assert loaded and all(loaded), loaded
     expect(table.get_by_role("link", name="Visa bild")).to_have_count(0)
     expect(page.get_by_label("Visa bild")).to_be_checked()  # the choice is kept
@@ -136,7 +144,7 @@ def test_visa_bild_shows_the_article_images_in_the_result_list(stack: Stack, new
 # --- Point 9: the width of the screen, a favicon, SVG icons ---------------------------------------
 
 
-def test_pages_use_the_screen_width_have_a_favicon_and_svg_icons_with_text(stack: Stack, new_page) -> None:  # noqa: ANN001
+def test_pages_use_the_screen_width_have_a_favicon_and_svg_icons_with_text(stack: Stack, new_page) -> None:
     page = new_page(stack.web_url)
     page.set_viewport_size({"width": 1366, "height": 768})
     log_in(page, "prescriber")
@@ -165,7 +173,7 @@ def test_pages_use_the_screen_width_have_a_favicon_and_svg_icons_with_text(stack
 # --- Point 10: subgroups, a blank e-mail, where the address came from --------------------------------
 
 
-def test_subgroup_choices_follow_the_chosen_product_group(stack: Stack, new_page) -> None:  # noqa: ANN001
+def test_subgroup_choices_follow_the_chosen_product_group(stack: Stack, new_page) -> None:
     page = new_page(stack.web_url)
     log_in(page, "prescriber")
     tab(page, "Produkt")
@@ -187,7 +195,7 @@ def test_subgroup_choices_follow_the_chosen_product_group(stack: Stack, new_page
     after(page, "10-subgroups-follow-group")
 
 
-def test_a_blank_email_on_my_page_is_refused_naming_the_field(stack: Stack, new_page) -> None:  # noqa: ANN001
+def test_a_blank_email_on_my_page_is_refused_naming_the_field(stack: Stack, new_page) -> None:
     page = new_page(stack.web_url)
     log_in(page, "hms_staff")  # no other test reads this user's mail
     tab(page, "Min sida")
@@ -206,7 +214,7 @@ def test_a_blank_email_on_my_page_is_refused_naming_the_field(stack: Stack, new_
     expect(page.get_by_label("E-post", exact=True)).to_have_value(kept)  # nothing was saved
 
 
-def test_patient_overview_says_where_the_address_came_from_and_when(stack: Stack, new_page) -> None:  # noqa: ANN001
+def test_patient_overview_says_where_the_address_came_from_and_when(stack: Stack, new_page) -> None:
     page = new_page(stack.web_url)
     log_in(page, "prescriber")
     open_first_patient(page)
@@ -222,7 +230,7 @@ def withdrawals_registered(stack: Stack) -> list[dict]:
     return [r for r in stack.main_server_registrations() if r["kind"] == "withdrawal"]
 
 
-def test_a_demo_withdrawal_is_registered_without_conflict(stack: Stack, new_page) -> None:  # noqa: ANN001
+def test_a_demo_withdrawal_is_registered_without_conflict(stack: Stack, new_page) -> None:
     page = new_page(stack.web_url)
     log_in(page, "prescriber")
     tab(page, "Min sida")
