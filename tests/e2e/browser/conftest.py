@@ -122,6 +122,13 @@ def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+def shoot(page: Page, name: str) -> None:
+    """Keep a full-page screenshot of what the person sees under test-output/browser/ (`name` may hold a folder)."""
+    path = OUTPUT / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+
+
 def assert_accessible(page: Page) -> None:
     """The basics: the page says it is Swedish, and every form field has a label."""
     assert page.locator("html").get_attribute("lang") == "sv"
@@ -165,6 +172,26 @@ def column(table: Locator, index: int) -> list[str]:
 def csrf_token(page: Page) -> str:
     """Return the page's CSRF token (the logout form carries one on every page)."""
     return page.locator("input[name=csrf_token]").first.get_attribute("value") or ""
+
+
+def apply_for_access(page: Page, name: str, email: str, manager_email: str) -> str:
+    """Send the public application for a new prescriber account from the login page; return its reference."""
+    page.goto("/login")
+    page.get_by_role("link", name="Ansök om behörighet").click()
+    page.get_by_role("link", name="Ansök om ny behörighet").click()
+    assert_accessible(page)
+    page.get_by_label("Namn (förnamn och efternamn) *").fill(name)
+    page.get_by_label("E-post *", exact=True).fill(email)
+    page.get_by_label("Telefon *", exact=True).fill("040-123 45 67")
+    page.get_by_label("Arbetsplats *").fill("Vårdcentralen Sjöbo")
+    page.get_by_label("Roll *").select_option(label="Förskrivare")
+    page.get_by_label("Stomi").check()
+    page.get_by_label("Kundnummer (förskrivande enheter)").fill("410251")
+    page.get_by_label("Ansvarig chefs namn *").fill("Per Chefsson")
+    page.get_by_label("Ansvarig chefs e-post *").fill(manager_email)
+    page.get_by_role("button", name="Skicka ansökan").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ansökan är mottagen")
+    return page.locator("main strong").first.inner_text()
 
 
 PRESCRIBED_ARTICLE = "Deodorant för stomipåse"  # stoma: the demo prescriber has one unit for it, preselected

@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import expect
 
 from app.demo.stack import Stack
-from tests.e2e.browser.conftest import OUTPUT, assert_accessible, log_in
+from tests.e2e.browser.conftest import OUTPUT, assert_accessible, log_in, shoot
 
 
 def test_search_pages_quantities_show_before_adding_and_edit_keeps_the_row(stack: Stack, new_page) -> None:  # noqa: ANN001
@@ -29,6 +29,7 @@ def test_search_pages_quantities_show_before_adding_and_edit_keeps_the_row(stack
     expect(page.locator("#artiklar .pager-info")).to_have_text(f"Visar 1–10 av {total}")
     page.locator("#artiklar").get_by_role("link", name="Nästa ›").click()
     expect(page.locator("#artiklar .pager-info")).to_have_text(f"Visar 11–20 av {total}")
+    shoot(page, "new-prescription-search-pages")
 
     page.locator("#artiklar tbody tr").first.get_by_role("link", name="Välj").click()
     assert_accessible(page)

@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from app.demo.stack import FAST_SETTINGS, Stack, wait_until
-from tests.e2e.browser.conftest import OUTPUT, _start_stack, assert_accessible, log_in, wait_for_mail
+from tests.e2e.browser.conftest import OUTPUT, _start_stack, assert_accessible, log_in, shoot, wait_for_mail
 
 ARTICLES = (("Byxskydd Extra stl M, Vila", "3", "19"),  # 3 st/day × 90 days / 14 st per package → 19
             ("Byxskydd Extra stl L, Vila", "2,5", "14"))  # 2.5 × 90 / 16 → 14
@@ -108,13 +108,9 @@ def capture(page: Page, slug: str, channel: str, **fields: str) -> Page:
     return page
 
 
-SHOTS = OUTPUT / "outage-day"  # kept to look at after the run
-
-
-def shoot(page: Page, name: str) -> None:
+def shoot_outage(page: Page, name: str) -> None:
     """Keep a screenshot of what the person sees, to look at after the run."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    shoot(page, f"outage-day/{name}")
 
 
 def open_overview(page: Page, personnummer: str) -> None:
@@ -211,12 +207,12 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     expect(script).to_have_attribute("data-phase", "reserve")
     expect(script).to_contain_text("reservrutinen gäller")
     expect(script).not_to_contain_text("Förskrivare ombeds avvakta")
-    shoot(agent, "1-kundservice-reservrutin")
+    shoot_outage(agent, "1-kundservice-reservrutin")
     log_in(prescriber, "prescriber")  # four idle hours ended her morning session (idle timeout 30 min)
     open_overview(prescriber, personnummer)
     pending = prescriber.locator("#aktiva-rader tbody tr", has_text=prescription_item)
     expect(pending).to_contain_text("Väntar på registrering")
-    shoot(prescriber, "2-forskrivare-vantar-pa-registrering")
+    shoot_outage(prescriber, "2-forskrivare-vantar-pa-registrering")
 
     # An e-mailed order carrying a personnummer is refused: phone it in.
     capture(agent, "bestallning", "E-post", **{
@@ -255,7 +251,7 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     expect(registered.locator("input[type=checkbox]")).to_be_visible()
     receipt = prescriber.request.get(registered.get_by_role("link", name="Kvitto").get_attribute("href"))
     assert receipt.ok and receipt.body().startswith(b"%PDF")
-    shoot(prescriber, "3-forskrivare-registrerad-rad")
+    shoot_outage(prescriber, "3-forskrivare-registrerad-rad")
     agent.goto("/reserv/kundservice")
     expect(agent.locator("#manus")).to_have_attribute("data-phase", "recovering")
 
@@ -274,7 +270,7 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     row.get_by_role("button", name="Ta arbetsordern").click()
     expect(technician.locator("#arbetsordrar tbody tr", has_text=work_order_item)).to_contain_text(
         "Tagen av Erik Svensson")
-    shoot(technician, "4-tekniker-arbetsordrar")
+    shoot_outage(technician, "4-tekniker-arbetsordrar")
 
     # IT end the reserve routine and close the notice with it: no outage notice under the all-clear.
     it.goto("/status/hantera")
@@ -283,7 +279,7 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     reserve_form.get_by_label("Skäl / bekräftelse").fill("Huvudsystemet fungerar och allt är efterregistrerat.")
     reserve_form.get_by_role("button", name="Avsluta reservrutinen").click()
     expect(it.get_by_role("heading", name="Avsluta reservrutinen?")).to_be_visible()
-    shoot(it, "4-it-bekraftar-avslut-av-reservrutinen")
+    shoot_outage(it, "4-it-bekraftar-avslut-av-reservrutinen")
     it.get_by_role("button", name="Ja, avsluta reservrutinen").click()
     wait_until(lambda: stack.status()["overall"]["state"] == "operational", 30, "the all-clear")
     assert stack.status()["driftinfo"] == []
@@ -291,7 +287,7 @@ def test_the_outage_day(outage_stack: Stack, new_page, inbox) -> None:  # noqa: 
     expect(public.locator("main")).to_contain_text("Alla system i drift")
     expect(public.locator("#driftinfo")).not_to_contain_text(DRIFTINFO_TITLE)
     expect(public.locator("#tidigare-driftinfo")).to_contain_text(DRIFTINFO_TITLE)
-    shoot(public, "5-statussidan-efter-driftstorningen")
+    shoot_outage(public, "5-statussidan-efter-driftstorningen")
 
 
 def review_queue_filter_correct_and_approve(hms: Page, stock_move_item: str, prescription_item: str) -> None:

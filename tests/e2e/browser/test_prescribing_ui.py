@@ -9,7 +9,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from app.demo.stack import Stack
-from tests.e2e.browser.conftest import assert_accessible, log_in, prescribe
+from tests.e2e.browser.conftest import assert_accessible, log_in, prescribe, shoot
 
 
 def closed_row(page: Page, number: str):  # noqa: ANN201
@@ -28,6 +28,7 @@ def test_cancelled_row_moves_to_closed_rows_as_makulerad(stack: Stack, new_page)
 
     active.get_by_role("button", name=f"Makulera rad {number}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Makulera raden för .+\?$"))
+    shoot(page, "everyday/2-makulera-asks-first-after")
     page.get_by_role("button", name="Ja, makulera").click()  # nothing is cancelled before this
     expect(page.locator(".flash")).to_contain_text("är makulerad")
     expect(page.locator("#aktiva-rader tbody tr", has_text=number)).to_have_count(0)

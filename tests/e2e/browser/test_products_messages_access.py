@@ -7,7 +7,9 @@ from decimal import Decimal
 from playwright.sync_api import expect
 
 from app.demo.stack import Stack
-from tests.e2e.browser.conftest import assert_accessible, column, link_in, log_in, unique, wait_for_mail
+from tests.e2e.browser.conftest import (
+    apply_for_access, assert_accessible, column, link_in, log_in, unique, wait_for_mail,
+)
 from tests.smtp_server import Inbox
 
 PRESCRIBER_EMAIL = "anna.lindstrom@skane.example"  # the demo prescriber (app.demo.reference)
@@ -92,22 +94,7 @@ def test_access_application_is_approved_and_the_new_user_chooses_a_password(
         stack: Stack, new_page, inbox: Inbox) -> None:  # noqa: ANN001
     applicant_email, manager_email = (unique(name) + "@skane.example" for name in ("eva.", "chef."))
     applicant = new_page(stack.web_url)
-    applicant.goto("/login")
-    applicant.get_by_role("link", name="Ansök om behörighet").click()
-    applicant.get_by_role("link", name="Ansök om ny behörighet").click()
-    assert_accessible(applicant)
-    applicant.get_by_label("Namn (förnamn och efternamn) *").fill("Eva Testberg")
-    applicant.get_by_label("E-post *", exact=True).fill(applicant_email)
-    applicant.get_by_label("Telefon *", exact=True).fill("040-123 45 67")
-    applicant.get_by_label("Arbetsplats *").fill("Vårdcentralen Sjöbo")
-    applicant.get_by_label("Roll *").select_option(label="Förskrivare")
-    applicant.get_by_label("Stomi").check()
-    applicant.get_by_label("Kundnummer (förskrivande enheter)").fill("410251")
-    applicant.get_by_label("Ansvarig chefs namn *").fill("Per Chefsson")
-    applicant.get_by_label("Ansvarig chefs e-post *").fill(manager_email)
-    applicant.get_by_role("button", name="Skicka ansökan").click()
-    expect(applicant.get_by_role("heading", level=1)).to_have_text("Ansökan är mottagen")
-    reference = applicant.locator("main strong").first.inner_text()
+    reference = apply_for_access(applicant, "Eva Testberg", applicant_email, manager_email)
     assert reference in str(wait_for_mail(inbox, manager_email, "har tagits emot")["Subject"])
 
     admin = new_page(stack.web_url)

@@ -9,7 +9,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from app.demo.stack import Stack
-from tests.e2e.browser.conftest import assert_accessible, log_in, prescribe
+from tests.e2e.browser.conftest import assert_accessible, log_in, prescribe, shoot
 
 
 def create_withdrawal(page: Page, prescription: str) -> str:
@@ -45,6 +45,8 @@ def test_withdrawal_is_aborted_and_another_sent_from_my_page(stack: Stack, new_p
     page.get_by_role("link", name=f"Redigera uttag {aborted}").click()
     assert_accessible(page)
     page.get_by_role("button", name="Avbryt uttaget").click()
+    expect(page.get_by_role("button", name="Ja, avbryt uttaget")).to_be_visible()
+    shoot(page, "everyday/2-avbryt-uttag-asks-first-after")
     page.get_by_role("button", name="Ja, avbryt uttaget").click()  # asked first: it cannot be undone
     expect(page.locator(".flash")).to_have_text(f"Uttag {aborted} är avbrutet.")
     expect(history_status(page, aborted)).to_have_text("Avbruten")  # back on the overview it came from
