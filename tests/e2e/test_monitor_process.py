@@ -233,14 +233,15 @@ def test_jobs_are_declared_once_with_stable_ids_and_safe_defaults(make_app):
     assert jobs["status.notify"].executor == "mail" and jobs["status.probe"].executor == "default"
 
 
-def _start_monitor(store_url: str, main: HealthServer, reference: HealthServer, log: Path, key: int):
+def _start_monitor(store_url: str, main: HealthServer, reference: HealthServer, log: Path, key: int,
+                   lease_seconds: float = 3):
     env = {
         **os.environ,
         "FLASK_APP": "app", "DATABASE_URL": store_url, "SECRET_KEY": "monitor-test",
         "MAIN_SERVER_URL": main.url, "REFERENCE_TARGET_URL": reference.url,
         "STATUS_TICK_SECONDS": "0.1", "STATUS_PROBE_INTERVAL_SECONDS": "0.3", "STATUS_RETRY_INTERVAL_SECONDS": "0.1",
         "STATUS_PROBE_CONNECT_TIMEOUT": "0.5", "STATUS_PROBE_READ_TIMEOUT": "0.5",
-        "STATUS_RESERVE_CHECK_SECONDS": "0.5", "STATUS_NOTIFY_SECONDS": "0.5", "STATUS_LEASE_SECONDS": "3",
+        "STATUS_RESERVE_CHECK_SECONDS": "0.5", "STATUS_NOTIFY_SECONDS": "0.5", "STATUS_LEASE_SECONDS": str(lease_seconds),
         "STATUS_MONITOR_LOCK_KEY": str(key), "STATUS_ESCALATION_RECIPIENTS": "{}", "MAIL_PORT": str(free_port()),
     }
     env.pop("TEST_DATABASE_URL", None)
@@ -265,9 +266,10 @@ def test_real_scheduler_detects_a_stopped_main_server_and_a_second_monitor_stays
     processes = []
     app = make_app()
     try:
-        processes.append(_start_monitor(store_url, main, reference, logs[0], key))
+        # The default lease: with 3 s, renewals delayed by a loaded machine let the standby in (seen at load 8).
+        processes.append(_start_monitor(store_url, main, reference, logs[0], key, lease_seconds=9))
         assert _wait_for(lambda: "active (holds the lock)" in logs[0].read_text(), 20), logs[0].read_text()
-        processes.append(_start_monitor(store_url, main, reference, logs[1], key))
+        processes.append(_start_monitor(store_url, main, reference, logs[1], key, lease_seconds=9))
         assert _wait_for(lambda: "standby" in logs[1].read_text(), 20), logs[1].read_text()
 
         def count_probes() -> int:
