@@ -14,6 +14,7 @@ with the expired one meanwhile, for at most one more interval (single flight). M
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple
@@ -125,6 +126,21 @@ class PublicStatusJson:
             not_modified = list(headers)
             remove_entity_headers(not_modified)
             self._replay = Replay(rendered.etag, tag, headers, not_modified, rendered.body)
+
+
+def is_answered_poll(method: str, path: str, status: int) -> bool:
+    """Whether a request was an answered GET of /status.json: hundreds a second, none worth an access-log line
+    (a line each cost about a third of the answer's CPU)."""
+    return path == PATH and method == "GET" and status in (200, 304)
+
+
+class QuietPolls(logging.Filter):
+    """Drop granian's access-log records of answered /status.json polls (its record's args name the request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = record.args
+        return not (isinstance(request, dict)
+                    and is_answered_poll(request.get("method"), request.get("path"), request.get("status")))
 
 
 def init_app(app: Flask) -> None:

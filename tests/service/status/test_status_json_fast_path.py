@@ -1,6 +1,7 @@
 """/status.json from rendered bytes: the WSGI fast path, ETag / 304 and freshness after a change."""
 from __future__ import annotations
 
+import logging
 import runpy
 import threading
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from core.auth.roles import Role
 from core.extensions import db
 from status import cache
 from status.models import Driftinfo
-from status.wsgi import PublicStatusJson
+from status.wsgi import PublicStatusJson, QuietPolls
 from tests import factories
 from tests.conftest import api_token
 from tests.service.status.conftest import OUTAGE_START
@@ -254,3 +255,13 @@ def test_gunicorn_logs_every_request_but_the_answered_status_json_polls(monkeypa
         logger.access(SimpleNamespace(status_code=code), SimpleNamespace(method=method, path=path), {}, None)
     assert logged == requests[2:]
     assert settings["logger_class"] is settings["AccessLogger"] and settings["worker_class"] == "gthread"
+
+
+def test_granians_access_log_drops_the_answered_status_json_polls_only():
+    quiet = QuietPolls()
+    requests = [("GET", "/status.json", 200), ("GET", "/status.json", 304), ("GET", "/status.json", 500),
+                ("HEAD", "/status.json", 200), ("GET", "/status", 200), ("GET", "/health", 200)]
+    kept = [request for request in requests if quiet.filter(logging.LogRecord(
+        "granian.access", logging.INFO, __file__, 0, '"%(method)s %(path)s" %(status)d',
+        ({"method": request[0], "path": request[1], "status": request[2]},), None))]
+    assert kept == requests[2:]
