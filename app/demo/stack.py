@@ -106,6 +106,7 @@ class Stack:
             "APP_BASE_URL": self.web_url,
             "HOST": "127.0.0.1", "PORT": str(self.web_port), "PYTHONUNBUFFERED": "1",
         })
+        env["PATH"] = f"{BIN}:{env.get('PATH', '')}"  # bin/web finds the web server in the virtualenv
         if self.siths:
             env.update(idp.environment(self.idp_port))
         env.update(self.extra_env)
@@ -152,7 +153,7 @@ class Stack:
         self.start_main_server()
         if self.siths:
             self._spawn("idp", idp.command(self.idp_port))
-        self._spawn("web", [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "app.wsgi:app"])
+        self._spawn("web", [str(ROOT / "bin" / "web")])  # as `make run` starts it
         self._spawn("monitor", [str(BIN / "flask"), "monitor"])
         wait_until(lambda: requests.get(f"{self.web_url}/health", timeout=2).ok, 60, "the web app")
         if self.siths:
