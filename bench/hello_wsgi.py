@@ -4,6 +4,6 @@ BODY = b"Hello world\n"
 HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))]
 
 
-def app(environ, start_response):  # noqa: ANN001, ANN201, ARG001
+def app(environ, start_response):
     start_response("200 OK", list(HEADERS))
     return [BODY]

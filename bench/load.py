@@ -96,7 +96,7 @@ class Wrk:
         line = next((line for line in output.splitlines() if line.startswith("RESULT ")), None)
         if status != 0 or line is None:
             raise RuntimeError(f"wrk failed: {output}")
-        n, secs, p50, p95, p99, worst, errors, other_status, ok, not_modified = line.split()[1:]
+        n, secs, p50, p95, p99, worst, errors, other_status, _ok, not_modified = line.split()[1:]
         return ({"n": int(n), "rate": int(n) / float(secs), "p50": int(p50) / 1000, "p95": int(p95) / 1000,
                  "p99": int(p99) / 1000, "max": int(worst) / 1000, "errors": int(errors) + int(other_status),
                  "not_modified": int(not_modified)},
@@ -107,7 +107,7 @@ class _Poller:
     """One client: a kept-alive connection (a new one when the server closed it, opened when the next
     poll is due, as a browser would), when its current poll was due, the answer so far and its last ETag."""
 
-    __slots__ = ("number", "sock", "due", "waiting", "answer", "etag")
+    __slots__ = ("answer", "due", "etag", "number", "sock", "waiting")
 
     def __init__(self, number: int, due: float) -> None:
         self.number, self.due = number, due

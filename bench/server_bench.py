@@ -27,14 +27,15 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import harness  # noqa: E402
-import load  # noqa: E402
+import harness
+import load
 
 GOAL_MS, GOAL_RATIO = 10.0, 1.5  # p95 ≤ 10 ms, or within 1.5 × the hello-world ceiling of the same server
 HELLO_APP = "bench.hello_wsgi:app"
@@ -113,9 +114,9 @@ def measure_server(server: str, wrk: load.Wrk, env: dict[str, str], tmp: Path, t
                 url = f"http://127.0.0.1:{running.port}{target.path}"
                 wrk.closed_loop(url, 50, 2, target.headers, target.conditional)  # warm every worker up
                 loads: list[tuple[str, load.Load]] = [
-                    (f"wrk {c} conn", lambda: wrk.closed_loop(url, c, d, target.headers, target.conditional)),
-                    (f"{c} polls 1/s", lambda: load.paced(running.port, target.path, c, c, d, target.headers,
-                                                          target.conditional)),
+                    (f"wrk {c} conn", partial(wrk.closed_loop, url, c, d, target.headers, target.conditional)),
+                    (f"{c} polls 1/s", partial(load.paced, running.port, target.path, c, c, d, target.headers,
+                                               target.conditional)),
                 ]
                 for label, load_fn in loads:
                     figures = load.measure(running.pids(), load_fn)
@@ -140,6 +141,10 @@ def row(server: str, target: str, label: str, r: dict, ceiling: dict | None) -> 
     return (f"{server:<9} {target:<11} {label:<14} {r['n']:7d} {r['rate']:7.0f} {r['p50']:7.2f} {r['p95']:7.2f} "
             f"{r['p99']:7.2f} {r['cpu_us']:7.0f} {r['rss_mb']:7.0f} {share:>5} {ratio:8.2f}  {verdict:<8}  "
             f"{r['server']:.2f} {r['client']:.2f} {r['other']:.2f}{errors}")
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
 def main() -> None:
@@ -171,7 +176,7 @@ def main() -> None:
         before, started = os.getloadavg(), time.monotonic()
         print(f"cpus: {os.cpu_count()}   workers {args.workers} × threads {args.threads}   load tool: wrk (1 thread), "
               f"pollers: python   store: SQLite, {args.patients} patients   search q={prefix}")
-        print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}\n")
+        print(f"uptime: {uptime()}\n")
         results = {server: measure_server(server, wrk, env, tmp, targets, args) for server in args.servers}
 
         print(f"\n{HEADER}")
@@ -182,7 +187,7 @@ def main() -> None:
         busiest = max(figures["other"] for rows in results.values() for _, _, figures in rows)
         print(f"\nload average before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}   after: "
               + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f"   ({time.monotonic() - started:.0f} s)")
-        print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+        print(f"uptime: {uptime()}")
         note = harness.busy_note(busiest, "a measurement", "; compare CPU µs per request and the ratios, "
                                  "or rerun on a quiet machine.")
         if note:
