@@ -1,6 +1,7 @@
 """The web server as `make run` starts it: bin/web (granian, or gunicorn with gunicorn.conf.py), a real process."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -60,7 +61,11 @@ def web_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         yield Web(url, log)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(15)
+        try:
+            process.wait(15)
+        finally:  # never leave workers behind: granian's outlive a killed main process
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_idle_connections_a_browser_opens_ahead_do_not_hold_the_workers(web_server: Web) -> None:
