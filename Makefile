@@ -37,7 +37,7 @@ $(CHROMIUM):
 migrate: install
 	$(BIN)/flask db upgrade
 
-# The Procfile's processes under honcho: the web app (gunicorn), the status monitor (which also runs the
+# The Procfile's processes under honcho: the web app (bin/web: granian), the status monitor (which also runs the
 # sync sender), the reference main server and the demo SITHS provider; Ctrl-C stops all four.
 run: migrate
 	$(BIN)/flask seed-demo --if-empty --patients $(DEMO_PATIENTS)

@@ -22,10 +22,10 @@ class AccessLogger(Logger):
     """Gunicorn's logger without a line for each answered GET of the public, anonymous /status.json."""
 
     def access(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201
-        # Hundreds of pollers a second; a line each cost about a third of the answer's CPU.
-        if req.path == "/status.json" and req.method == "GET" and resp.status_code in (200, 304):
-            return
-        super().access(resp, req, environ, request_time)
+        from status.wsgi import is_answered_poll
+
+        if not is_answered_poll(req.method, req.path, resp.status_code):
+            super().access(resp, req, environ, request_time)
 
 
 logger_class = AccessLogger

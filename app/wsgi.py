@@ -1,4 +1,9 @@
-"""WSGI entry point for gunicorn: `gunicorn app.wsgi:app`."""
+"""WSGI entry point for the web servers (bin/web): `granian --interface wsgi app.wsgi:app`, or gunicorn."""
+import logging
+
 from app import create_app
+from status.wsgi import QuietPolls
 
 app = create_app()
+# granian writes its access log through this logger (gunicorn.conf.py has its own logger class).
+logging.getLogger("granian.access").addFilter(QuietPolls())

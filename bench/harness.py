@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -51,17 +52,21 @@ def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.05
 
 @contextmanager
 def running(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    """Run `command` from the project root with its output in `log`; always stop it (SIGTERM, then SIGKILL)."""
+    """Run `command` from the project root with its output in `log`; always stop it (SIGTERM, then SIGKILL).
+
+    Its whole process group: granian's workers outlive a killed main process (gunicorn's notice and exit).
+    """
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     try:
         yield process
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 

@@ -10,10 +10,11 @@ Needs `wrk` (Debian: apt-get install -y wrk; a benchmark tool only, not an appli
 2. Starts the app under gunicorn with the deployed gunicorn.conf.py (--workers, --worker-class,
    --threads override it) on a free loopback port and measures GET /status.json:
    - closed loop (wrk): --concurrency connections, each sending its next request as soon as
-     the answer came, for --duration seconds; again with If-None-Match (304s);
-   - open loop (a small Python client): --concurrency clients polling once a second each, then
-     --rate requests a second in all, each client at its own phase, latency counted from when
-     the poll was due;
+     the answer came, for --duration seconds; again with If-None-Match, each connection sending
+     the ETag it last got (bench/load.py), with the share of 304s;
+   - open loop (a small Python client): --concurrency clients polling once a second each (also
+     with If-None-Match), then --rate requests a second in all, each client at its own phase,
+     latency counted from when the poll was due;
    - closed loop with 10 and 1 connections and /health, for reference.
    Each line gives n, req/s, p50/p95/p99/max, the server's CPU per request and the cores used by
    the server, the load tool and every other process (other engineers' test runs share the
@@ -27,18 +28,11 @@ Needs `wrk` (Debian: apt-get install -y wrk; a benchmark tool only, not an appli
 from __future__ import annotations
 
 import argparse
-import heapq
 import os
-import random
-import selectors
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import harness  # noqa: E402
+import load  # noqa: E402
 from status_detection import PREVIOUS, Cadence, detection_report  # noqa: E402
 
 
@@ -108,150 +103,13 @@ def seed() -> None:
         db.session.commit()
 
 
-# --- Load ----------------------------------------------------------------------------------
-# Closed loop: wrk (Debian: apt-get install -y wrk). It is C, so on a 2-core machine it takes far
-# less CPU from the server than a Python client would; the Lua hook prints one parseable line.
-# Pollers at a given rate: the Python client below (`paced`), open loop. wrk cannot do that: it opens each
-# connection before the request is due (with gunicorn's sync workers an idle connection holds a
-# worker) and sends every connection's first request at once. Its CPU is printed next to its figures.
-
-WRK_SCRIPT = """
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %.6f %d %d %d %d %d %d\\n", summary.requests, summary.duration / 1e6,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
-    e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
-
-
-def require_wrk() -> str:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        sys.exit("status_bench: `wrk` is not installed; it is the load tool (Debian: apt-get install -y wrk, "
-                 "for benchmarks only, not a dependency of the application)")
-    return wrk
-
-
-def measure(server: harness.Server, load: Callable[[], tuple[dict, float]]) -> dict:
-    """Run `load` (it returns its figures and the client's CPU seconds) and add what the server, the client
-    and everything else on the machine used: cores, and the server's CPU time per request."""
-    with harness.CpuMeter({"server": server.pids()}) as cpu:
-        figures, client_cpu = load()
-    return {**figures, "server": cpu.cores("server"), "client": client_cpu / cpu.seconds,
-            "other": cpu.other_cores(client_cpu), "cpu_us": cpu.used["server"] / max(figures["n"], 1) * 1e6}
-
-
-def wrk_closed_loop(wrk: str, script: Path, url: str, connections: int, duration: int,
-                    headers: tuple[str, ...] = ()) -> tuple[dict, float]:
-    """Keep `connections` requests in flight for `duration` seconds; return wrk's figures and its CPU seconds."""
-    args = [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), "--timeout", "10s"]
-    for header in headers:
-        args += ["-H", header]
-    proc = subprocess.Popen(args + [url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    line = next((line for line in output.splitlines() if line.startswith("RESULT ")), None)
-    if status != 0 or line is None:
-        raise RuntimeError(f"wrk failed: {output}")
-    n, secs, p50, p95, p99, worst, errors, non2xx = line.split()[1:]
-    return ({"n": int(n), "rate": int(n) / float(secs), "p50": int(p50) / 1000, "p95": int(p95) / 1000,
-             "p99": int(p99) / 1000, "max": int(worst) / 1000, "errors": int(errors) + int(non2xx)},
-            usage.ru_utime + usage.ru_stime)
-
-
-class _Poller:
-    """One client: a kept-alive connection (a new one when the server closed it, opened when the next
-    poll is due, as a browser would), when its current poll was due, and the answer so far."""
-
-    __slots__ = ("number", "sock", "due", "waiting", "answer")
-
-    def __init__(self, number: int, due: float) -> None:
-        self.number, self.due = number, due
-        self.sock: socket.socket | None = None
-        self.waiting, self.answer = False, b""
-
-
-def paced(port: int, path: str, clients: int, rate: float, duration: int) -> tuple[dict, float]:
-    """Open loop: `clients` pollers, each polling every clients / rate seconds from its own random phase.
-
-    A plain selector loop, far cheaper than asyncio streams (the client shares the 2 cores). Latency
-    counts from when the poll was due, so a slow answer that delays the next poll is not hidden
-    (no coordinated omission).
-    """
-    period, request = clients / rate, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
-    selector = selectors.DefaultSelector()
-    cpu0, start = time.process_time(), time.monotonic() + 0.2
-    deadline = start + duration
-    pollers = [_Poller(i, start + random.uniform(0, period)) for i in range(clients)]
-    due = [(p.due, p.number) for p in pollers]
-    heapq.heapify(due)
-    latencies: list[float] = []
-    errors = in_flight = 0
-
-    def close(poller: _Poller) -> None:
-        selector.unregister(poller.sock)
-        poller.sock.close()
-        poller.sock = None
-
-    def send(poller: _Poller) -> None:
-        for _ in range(2):  # a kept-alive connection may have been closed by the server meanwhile
-            if poller.sock is None:
-                poller.sock = socket.create_connection(("127.0.0.1", port))
-                poller.sock.setblocking(False)
-                selector.register(poller.sock, selectors.EVENT_READ, poller)
-            try:
-                poller.sock.send(request)  # small enough for an empty socket buffer
-                poller.waiting = True
-                return
-            except OSError:
-                close(poller)
-        raise RuntimeError("cannot send a poll")
-
-    while due or in_flight:
-        now = time.monotonic()
-        while due and due[0][0] <= now:
-            send(pollers[heapq.heappop(due)[1]])
-            in_flight += 1
-        for key, _ in selector.select(max(due[0][0] - now, 0) if due else 0.1):
-            poller = key.data
-            try:
-                data = poller.sock.recv(262144)
-            except ConnectionError:
-                data = b""
-            if not poller.waiting:  # the server closed an idle kept-alive connection
-                close(poller)
-                continue
-            poller.answer += data
-            head, found, body = poller.answer.partition(b"\r\n\r\n")
-            head = head.lower()
-            length = int(head.split(b"content-length:", 1)[1].split(b"\r\n", 1)[0]) if b"content-length:" in head else 0
-            complete = found and len(body) >= length
-            if data and not complete:
-                continue
-            if complete and head.startswith((b"http/1.1 200", b"http/1.1 304")):
-                latencies.append(time.monotonic() - poller.due)
-            else:
-                errors += 1
-            poller.waiting, poller.answer, in_flight = False, b"", in_flight - 1
-            if not data or b"connection: close" in head:
-                close(poller)
-            poller.due += period
-            if poller.due < deadline:
-                heapq.heappush(due, (poller.due, poller.number))
-    elapsed = time.monotonic() - start
-    for poller in pollers:
-        if poller.sock is not None:
-            close(poller)
-    ms = sorted(x * 1000 for x in latencies) or [0.0]
-    figures = {"n": len(latencies), "rate": len(latencies) / elapsed, "p50": harness.percentile(ms, 50),
-               "p95": harness.percentile(ms, 95), "p99": harness.percentile(ms, 99), "max": ms[-1], "errors": errors}
-    return figures, time.process_time() - cpu0
+# --- Load (bench/load.py) -----------------------------------------------------------------
 
 
 def summary(label: str, r: dict, client: str) -> str:
     errors = f"  ERRORS={r['errors']}" if r["errors"] else ""
-    return (f"{label:<46} n={r['n']:6d} {r['rate']:6.0f}/s  p50={r['p50']:6.2f}  p95={r['p95']:7.2f}  "
+    errors += f"  304s {r['not_modified'] / max(r['n'], 1):.0%}" if r["not_modified"] else ""
+    return (f"{label:<50} n={r['n']:6d} {r['rate']:6.0f}/s  p50={r['p50']:6.2f}  p95={r['p95']:7.2f}  "
             f"p99={r['p99']:7.2f}  max={r['max']:7.2f} ms  server {r['cpu_us']:3.0f} µs CPU/req  cores: server "
             f"{r['server']:.2f} {client} {r['client']:.2f} other {r['other']:.2f}{errors}")
 
@@ -259,36 +117,36 @@ def summary(label: str, r: dict, client: str) -> str:
 TARGET_P95_MS = 10.0  # the issue: /status.json p95 ≤ 10 ms under 200 concurrent requests
 
 
-def measure_load(wrk: str, tmp: Path, server: harness.Server, args: argparse.Namespace) -> None:
+def measure_load(wrk: load.Wrk, server: harness.Server, args: argparse.Namespace) -> None:
     """Measure /status.json: closed loops (wrk), conditional requests, paced pollers (python); references."""
-    script = tmp / "status_bench.lua"
-    script.write_text(WRK_SCRIPT)
     port, url = server.port, f"{server.base_url}/status.json"
     with urllib.request.urlopen(url, timeout=5) as response:
         size, etag = len(response.read()), response.headers["ETag"]
     print(f"/status.json: {size} bytes, ETag {etag}\n")
-    load = os.getloadavg()
-    wrk_closed_loop(wrk, script, url, 50, 2)  # warm every worker up
+    load_average = os.getloadavg()
+    wrk.closed_loop(url, 50, 2)  # warm every worker up
     c, d = args.concurrency, args.duration
-    scenarios: list[tuple[str, Callable[[], tuple[dict, float]], str, bool]] = [
-        (f"closed loop: {c} connections", lambda: wrk_closed_loop(wrk, script, url, c, d), "wrk", True),
+    scenarios: list[tuple[str, load.Load, str, bool]] = [
+        (f"closed loop: {c} connections", lambda: wrk.closed_loop(url, c, d), "wrk", True),
         (f"closed loop: {c} connections, If-None-Match",
-         lambda: wrk_closed_loop(wrk, script, url, c, d, (f"If-None-Match: {etag}",)), "wrk", True),
-        (f"open loop: {c} clients polling 1/s each", lambda: paced(port, "/status.json", c, c, d), "python", True),
+         lambda: wrk.closed_loop(url, c, d, conditional=True), "wrk", True),
+        (f"open loop: {c} clients polling 1/s each", lambda: load.paced(port, "/status.json", c, c, d), "python", True),
+        (f"open loop: {c} clients polling 1/s, If-None-Match",
+         lambda: load.paced(port, "/status.json", c, c, d, conditional=True), "python", True),
         (f"open loop: {c} clients, {args.rate:.0f} req/s in all",
-         lambda: paced(port, "/status.json", c, args.rate, d), "python", True),
-        ("closed loop: 10 connections", lambda: wrk_closed_loop(wrk, script, url, 10, d), "wrk", False),
-        ("closed loop: 1 connection", lambda: wrk_closed_loop(wrk, script, url, 1, d), "wrk", False),
+         lambda: load.paced(port, "/status.json", c, args.rate, d), "python", True),
+        ("closed loop: 10 connections", lambda: wrk.closed_loop(url, 10, d), "wrk", False),
+        ("closed loop: 1 connection", lambda: wrk.closed_loop(url, 1, d), "wrk", False),
         ("reference: /health, 1 connection",
-         lambda: wrk_closed_loop(wrk, script, f"http://127.0.0.1:{port}/health", 1, min(d, 5)), "wrk", False),
+         lambda: wrk.closed_loop(f"http://127.0.0.1:{port}/health", 1, min(d, 5)), "wrk", False),
     ]
     judged = []
     for label, load_fn, client, target in scenarios:
-        result = measure(server, load_fn)
+        result = load.measure(server.pids(), load_fn)
         print(summary(label, result, client))
         if target:
             judged.append((label, result))
-    print(f"\nload average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}   after: "
+    print(f"\nload average before: {load_average[0]:.2f} {load_average[1]:.2f} {load_average[2]:.2f}   after: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     note = harness.busy_note(max(result["other"] for _, result in judged), "a run", "; rerun on a quiet machine.")
     if note:
@@ -316,10 +174,11 @@ def main() -> None:
     if args.seed_only:
         seed()
         return
-    wrk = require_wrk()
+    load.require_wrk()
 
     with tempfile.TemporaryDirectory(prefix="status-bench-") as directory:
         tmp = Path(directory)
+        wrk = load.Wrk(tmp)
         env = {**os.environ, "FLASK_APP": "app", "SECRET_KEY": "bench",
                "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"}
         if not (args.reuse and args.database_url):
@@ -330,7 +189,7 @@ def main() -> None:
         with harness.gunicorn(env, tmp / "gunicorn.log", args.workers, options) as server:
             print(f"store: {env['DATABASE_URL'].split('@')[-1]}   cpus: {os.cpu_count()}   load tool: wrk (1 thread)   "
                   f"gunicorn: gunicorn.conf.py {server.options}".rstrip())
-            measure_load(wrk, tmp, server, args)
+            measure_load(wrk, server, args)
 
             if not args.skip_detection:
                 cadences = {"defaults": Cadence.defaults(), **({"baseline (before #18)": PREVIOUS}

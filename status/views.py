@@ -37,8 +37,8 @@ def json_status():
     rendered = public_page.rendered_status(utcnow())
     response = current_app.response_class(rendered.body, mimetype="application/json")
     response.headers["Cache-Control"] = "public, max-age=5"
-    response.set_etag(rendered.etag)
-    if request.if_none_match.contains(rendered.etag):
+    response.set_etag(rendered.etag, weak=True)  # the facts, not the bytes: generated_at differs (content_etag)
+    if request.if_none_match.contains_weak(rendered.etag):
         response.status_code = 304  # werkzeug drops the body and the entity headers
     return response
 

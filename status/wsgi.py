@@ -14,14 +14,18 @@ with the expired one meanwhile, for at most one more interval (single flight). M
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from flask import Flask
 from werkzeug.http import parse_etags, quote_etag, remove_entity_headers
 
 from status import cache
+
+if TYPE_CHECKING:
+    from status.public_page import RenderedStatus
 
 PATH = "/status.json"
 Headers = list[tuple[str, str]]
@@ -31,6 +35,7 @@ class Replay(NamedTuple):
     """What the Flask view answered for one rendering: its ETag, 200 headers, 304 headers and body."""
 
     etag: str
+    tag: str  # the ETag header's value, W/"…": what a poller sends back in If-None-Match
     headers: Headers
     not_modified: Headers
     body: bytes
@@ -61,7 +66,8 @@ class PublicStatusJson:
             current = cache.peek_expired(self.app)
         if current is None or current.etag != replay.etag:
             return None
-        if if_none_match is not None and parse_etags(if_none_match).contains(replay.etag):
+        if if_none_match is not None and (if_none_match == replay.tag  # what pollers send: no parsing
+                                          or parse_etags(if_none_match).contains_weak(replay.etag)):
             return "304 NOT MODIFIED", replay.not_modified, b""
         return "200 OK", replay.headers, replay.body
 
@@ -84,6 +90,7 @@ class PublicStatusJson:
 
     def _through_flask(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         """Let the Flask view answer, and keep its headers if it answered with the cached rendering."""
+        unconditional = {name: value for name, value in environ.items() if name != "HTTP_IF_NONE_MATCH"}
         answered: list = []
 
         def capture(status: str, headers: Headers, exc_info=None):  # noqa: ANN001, ANN202
@@ -92,13 +99,48 @@ class PublicStatusJson:
 
         body = self.wsgi_app(environ, capture)
         rendered = cache.peek(self.app)
-        if rendered is not None and answered and answered[0].startswith("200 "):
-            headers = [(name, value) for name, value in answered[1] if name.lower() != "set-cookie"]
-            if dict(headers).get("ETag") == quote_etag(rendered.etag):
-                not_modified = list(headers)
-                remove_entity_headers(not_modified)
-                self._replay = Replay(rendered.etag, headers, not_modified, rendered.body)
+        if rendered is None or not answered:
+            return body
+        replay = self._replay
+        if answered[0].startswith("304 ") and (replay is None or replay.body is not rendered.body):
+            # A 304 has no body or entity headers to replay. Without them a worker whose pollers all send
+            # If-None-Match would take every poll through Flask (or keep an old generated_at): ask once more.
+            answered = self._ask(unconditional)
+        self._keep(rendered, answered)
         return body
+
+    def _ask(self, environ: dict) -> list:
+        """Return the Flask view's status and headers for this request, its body dropped."""
+        answered: list = []
+        body = self.wsgi_app(environ, lambda status, headers, exc_info=None: answered.extend((status, headers)))
+        getattr(body, "close", lambda: None)()
+        return answered
+
+    def _keep(self, rendered: RenderedStatus, answered: list) -> None:
+        """Keep a 200 the view made from the cached rendering, for the fast path to answer with."""
+        if not answered or not answered[0].startswith("200 "):
+            return
+        headers = [(name, value) for name, value in answered[1] if name.lower() != "set-cookie"]
+        tag = quote_etag(rendered.etag, weak=True)
+        if dict(headers).get("ETag") == tag:
+            not_modified = list(headers)
+            remove_entity_headers(not_modified)
+            self._replay = Replay(rendered.etag, tag, headers, not_modified, rendered.body)
+
+
+def is_answered_poll(method: str, path: str, status: int) -> bool:
+    """Whether a request was an answered GET of /status.json: hundreds a second, none worth an access-log line
+    (a line each cost about a third of the answer's CPU)."""
+    return path == PATH and method == "GET" and status in (200, 304)
+
+
+class QuietPolls(logging.Filter):
+    """Drop granian's access-log records of answered /status.json polls (its record's args name the request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = record.args
+        return not (isinstance(request, dict)
+                    and is_answered_poll(request.get("method"), request.get("path"), request.get("status")))
 
 
 def init_app(app: Flask) -> None:

@@ -20,7 +20,7 @@ bp = Blueprint("access", __name__)
 
 
 def _link_token() -> str:
-    # Links carry their token in the query string, which the access log never records (gunicorn.conf.py).
+    # Links carry their token in the query string, which the access log never records (bin/web).
     return request.args.get("t", "")
 
 RECEIPT_KEY = "access_receipt"

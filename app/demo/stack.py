@@ -126,6 +126,7 @@ class Stack:
             "APP_BASE_URL": self.web_url,
             "HOST": "127.0.0.1", "PORT": str(self.web_port), "PYTHONUNBUFFERED": "1",
         })
+        env["PATH"] = f"{BIN}:{env.get('PATH', '')}"  # bin/web finds the web server in the virtualenv
         if self.siths:
             env.update(idp.environment(self.idp_port))
         env.update(self.extra_env)
@@ -173,8 +174,7 @@ class Stack:
         if self.siths:
             self._spawn("idp", idp.command(self.idp_port))
         for name, port in zip(self.web_names, self.web_ports):
-            self._spawn(name, [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "app.wsgi:app"],
-                        PORT=str(port))
+            self._spawn(name, [str(ROOT / "bin" / "web")], PORT=str(port))  # as `make run` starts it
         for name in self.monitor_names:
             self._spawn(name, [str(BIN / "flask"), "monitor"])
         for name, url in zip(self.web_names, self.web_urls):

@@ -51,7 +51,7 @@ class Region:
 
 @pytest.fixture(scope="module")
 def region(tmp_path_factory: pytest.TempPathFactory, mail_server: Controller) -> Iterator[Region]:
-    """Two web nodes (one gunicorn worker each) and two monitors on one schema; mail to `mail_server`."""
+    """Two web nodes (one worker each) and two monitors on one schema; mail to `mail_server`."""
     name = f"multinode_{uuid.uuid4().hex[:8]}"
     with postgres_schema(normalise_database_url(os.environ["TEST_DATABASE_URL"]), f"_{name}") as url:
         settings = {

@@ -1,12 +1,16 @@
-"""The web server as `make run` starts it: gunicorn with gunicorn.conf.py, a real process on loopback."""
+"""The web server as `make run` starts it: bin/web (granian, or gunicorn with gunicorn.conf.py), a real process."""
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,33 +19,82 @@ import requests
 from app.demo.stack import BIN, ROOT, free_port, wait_until
 
 
-@pytest.fixture
-def web_server(tmp_path: Path) -> Iterator[str]:
+@dataclass(frozen=True)
+class Web:
+    url: str
+    log: Path
+
+
+BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "STATUS_", "SYNC_", "WEB_"))}
+WORKERS = 2
+WORKER_STARTED = re.compile(r"Started worker-|Booting worker")  # granian's line, gunicorn's
+
+
+@pytest.fixture(scope="module")
+def migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("web") / "store.sqlite3"
+    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, check=True, capture_output=True,
+                   env={**BASE_ENV, "FLASK_APP": "app", "SECRET_KEY": "web-server-test",
+                        "DATABASE_URL": f"sqlite:///{store}"})
+    return store
+
+
+@pytest.fixture(scope="module", params=["granian", "gunicorn"])
+def web_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+               migrated_store: Path) -> Iterator[Web]:
+    """bin/web with each server, once per module: starting the app is most of these tests' time."""
+    tmp_path = tmp_path_factory.mktemp(request.param)
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "STATUS_", "SYNC_"))},
-           "HOST": "127.0.0.1", "PORT": str(port), "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "web-server-test",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}", "WEB_WORKERS": "2"}
-    with (tmp_path / "gunicorn.log").open("wb") as log:
-        process = subprocess.Popen([str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "app.wsgi:app"],
-                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    shutil.copy(migrated_store, tmp_path / "store.sqlite3")
+    env = {**BASE_ENV, "HOST": "127.0.0.1", "PORT": str(port), "INSTANCE_PATH": str(tmp_path),
+           "SECRET_KEY": "web-server-test", "DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+           "WEB_WORKERS": str(WORKERS), "WEB_SERVER": request.param, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    log = tmp_path / "web.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(ROOT / "bin" / "web")], cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: requests.get(f"{url}/health", timeout=2).status_code, 30, "gunicorn")
-        yield url
+        wait_until(lambda: requests.get(f"{url}/health", timeout=2).status_code, 30, request.param)
+        # Every worker up: a SIGTERM while one still loads the app can leave granian waiting for it.
+        wait_until(lambda: len(WORKER_STARTED.findall(log.read_text())) >= WORKERS, 30, f"{WORKERS} workers")
+        yield Web(url, log)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(15)
+        try:
+            process.wait(15)
+        finally:  # never leave workers behind: granian's outlive a killed main process
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
-def test_idle_connections_a_browser_opens_ahead_do_not_hold_the_workers(web_server: str) -> None:
+def test_idle_connections_a_browser_opens_ahead_do_not_hold_the_workers(web_server: Web) -> None:
     # Chromium preconnects sockets it may never use; with no proxy in front, a sync worker would wait on
     # each until its 30 s timeout. Twice as many idle sockets as workers:
-    host, port = web_server.removeprefix("http://").split(":")
+    host, port = web_server.url.removeprefix("http://").split(":")
     idle = [socket.create_connection((host, int(port))) for _ in range(4)]
     try:
         started = time.monotonic()
-        assert requests.get(f"{web_server}/health", timeout=20).status_code in (200, 503)
+        assert requests.get(f"{web_server.url}/health", timeout=20).status_code in (200, 503)
         assert time.monotonic() - started < 3
     finally:
         for connection in idle:
             connection.close()
+
+
+def test_the_access_log_names_paths_without_query_strings_and_skips_answered_status_polls(web_server: Web) -> None:
+    with requests.Session() as browser:
+        etag = browser.get(f"{web_server.url}/status.json", timeout=10).headers["ETag"]
+        assert browser.get(f"{web_server.url}/status.json", headers={"If-None-Match": etag}, timeout=10).status_code == 304
+        searched = browser.get(f"{web_server.url}/api/v1/patients", params={"q": "199001011239"}, timeout=10)
+        assert searched.status_code == 401  # no token: logged all the same
+        assert browser.get(f"{web_server.url}/health", timeout=10).status_code in (200, 503)
+
+    def logged() -> str:
+        text = web_server.log.read_text()
+        return text if '"GET /health"' in text else ""
+
+    log = wait_until(logged, 10, "the access-log line of /health")
+    assert '"GET /api/v1/patients" 401' in log
+    assert "19900101" not in log and "q=" not in log  # the searched personnummer never reaches the log
+    assert "/status.json" not in log

@@ -1,6 +1,6 @@
 """Browser tests: Debian's chromium driven by Playwright against the real processes of app.demo.stack.
 
-The web app (gunicorn), the monitor and the reference main server run as processes on
+The web app (bin/web, as `make run` starts it), the monitor and the reference main server run as processes on
 127.0.0.1, in a folder of their own, on SQLite — or, when TEST_DATABASE_URL is set, on a
 PostgreSQL schema of their own. A failing test leaves a screenshot of each open page under
 test-output/browser/.

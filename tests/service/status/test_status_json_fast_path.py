@@ -1,9 +1,11 @@
 """/status.json from rendered bytes: the WSGI fast path, ETag / 304 and freshness after a change."""
 from __future__ import annotations
 
+import logging
 import runpy
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,12 +14,13 @@ import pytest
 from flask import Flask
 from freezegun import freeze_time
 from gunicorn.glogging import Logger
+from sqlalchemy import event
 
 from core.auth.roles import Role
 from core.extensions import db
 from status import cache
 from status.models import Driftinfo
-from status.wsgi import PublicStatusJson
+from status.wsgi import PublicStatusJson, QuietPolls
 from tests import factories
 from tests.conftest import api_token
 from tests.service.status.conftest import OUTAGE_START
@@ -71,6 +74,51 @@ def test_matching_if_none_match_gets_304_without_body_from_the_fast_path_and_fro
     assert from_flask.status_code == 304 and from_flask.get_data() == b""
     assert from_flask.headers["ETag"] == etag and "Content-Type" not in from_flask.headers
     assert _answer(from_fast_path) == _answer(from_flask)
+
+
+def test_the_etag_names_the_facts_so_a_later_rendering_of_the_same_status_still_gets_a_304(client, ctx, flask_calls):
+    with freeze_time(OUTAGE_START) as clock:
+        first = client.get("/status.json")
+        clock.tick(timedelta(seconds=CACHE_SECONDS * 3 + 1))  # rendered anew, by Flask: only the clock moved
+        later = client.get("/status.json", headers={"If-None-Match": first.headers["ETag"]})
+        full = client.get("/status.json")
+    assert first.headers["ETag"].startswith('W/"')  # bodies differ in generated_at: a weak tag
+    assert later.status_code == 304 and later.get_data() == b""
+    assert full.get_json()["generated_at"] != first.get_json()["generated_at"]
+    assert full.headers["ETag"] == first.headers["ETag"]
+
+
+@contextmanager
+def sql_statements() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_a_worker_polled_only_with_if_none_match_answers_304s_without_flask_or_sql(client, ctx, app, flask_calls,
+                                                                                 monkeypatch):
+    with freeze_time(OUTAGE_START) as clock:
+        etag = client.get("/status.json").headers["ETag"]
+        # Another worker, started later: its first request is already conditional.
+        monkeypatch.setattr(app.wsgi_app, "_replay", None)
+        app.extensions.pop("status_public_cache", None)
+        clock.tick(timedelta(seconds=1))
+        del flask_calls[:]
+        assert client.get("/status.json", headers={"If-None-Match": etag}).status_code == 304
+        assert flask_calls == ["/status.json"] * 2  # the poll, then once more for the 200's headers
+        with sql_statements() as statements:
+            polls = [client.get("/status.json", headers={"If-None-Match": etag}) for _ in range(20)]
+        full = client.get("/status.json")
+    assert [(p.status_code, p.get_data()) for p in polls] == [(304, b"")] * 20
+    assert statements == [] and flask_calls == ["/status.json"] * 2  # answered from the rendered bytes
+    assert full.status_code == 200 and full.headers["ETag"] == etag and full.get_json()["timezone"]
 
 
 def test_fast_path_is_a_no_op_without_the_cache(client, ctx, flask_calls, app, monkeypatch):
@@ -207,3 +255,13 @@ def test_gunicorn_logs_every_request_but_the_answered_status_json_polls(monkeypa
         logger.access(SimpleNamespace(status_code=code), SimpleNamespace(method=method, path=path), {}, None)
     assert logged == requests[2:]
     assert settings["logger_class"] is settings["AccessLogger"] and settings["worker_class"] == "gthread"
+
+
+def test_granians_access_log_drops_the_answered_status_json_polls_only():
+    quiet = QuietPolls()
+    requests = [("GET", "/status.json", 200), ("GET", "/status.json", 304), ("GET", "/status.json", 500),
+                ("HEAD", "/status.json", 200), ("GET", "/status", 200), ("GET", "/health", 200)]
+    kept = [request for request in requests if quiet.filter(logging.LogRecord(
+        "granian.access", logging.INFO, __file__, 0, '"%(method)s %(path)s" %(status)d',
+        ({"method": request[0], "path": request[1], "status": request[2]},), None))]
+    assert kept == requests[2:]
