@@ -1,0 +1,22 @@
+"""`flask mail send-queued`: drain the mail outbox by hand (the monitor does it on its own)."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from core.extensions import db
+from core.mail_outbox import deliver_due
+from core.models.outgoing_mail import OutgoingMail
+
+mail_command = AppGroup("mail", help="The mail outbox.")
+
+
+@mail_command.command("send-queued")
+@click.option("--limit", default=1000, show_default=True, help="At most this many mails.")
+def send_queued(limit: int) -> None:
+    """Send the queued mails that are due now; print how many were sent and what is left."""
+    sent = deliver_due(limit=limit)
+    counts = dict(db.session.execute(select(OutgoingMail.state, func.count()).group_by(OutgoingMail.state)).all())
+    click.echo(f"sent {sent}; queued {counts.get('queued', 0)}, sent in all {counts.get('sent', 0)}, "
+               f"failed {counts.get('failed', 0)}")

@@ -1,0 +1,190 @@
+"""The mail outbox: queue a mail in the caller's transaction, send it after the commit, retry later.
+
+`queue_mail` adds an `outgoing_mail` row to the caller's transaction, so a rollback drops the
+mail and a commit keeps it. Right after the commit the mails of that transaction are tried
+once in the same process (a password reset arrives at once); the monitor's `core.mail` job
+(`deliver_due`) retries what is still queued with backoff and marks a mail failed after
+MAIL_MAX_ATTEMPTS. A deliverer claims a row with a conditional UPDATE before it talks to SMTP,
+so two monitors, web workers or `flask mail send-queued` never send one mail twice.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
+
+from core.clock import utcnow
+from core.extensions import db
+from core.mail import MailError, build_message, new_message_id, send_mail
+from core.models.outgoing_mail import MAIL_FAILED, MAIL_QUEUED, MAIL_SENT, OutgoingMail
+from core.store import begin_write
+
+log = logging.getLogger("core.mail")
+
+_PENDING = "core.mail_outbox.pending"
+CLAIM_TIMEOUT = timedelta(minutes=5)  # a deliverer that died frees its mail after this
+FIRST_BACKOFF = timedelta(seconds=30)
+LONGEST_BACKOFF = timedelta(hours=1)
+# A time this far ahead can only come from a clock that went back; the row is not kept waiting for it.
+CLOCK_SLACK = timedelta(hours=1)
+GIVE_UP_RUN_AFTER = 3  # unreachable SMTP this many times in a row ends a delivery run
+
+
+def queue_mail(session: Session, to: str, subject: str, body: str, *,
+               headers: Mapping[str, str] | None = None, at_once: bool = True) -> OutgoingMail:
+    """Queue one mail in the session's transaction; unless not `at_once`, it is tried right after the commit.
+
+    The text is screened now, so a mail with personal data fails the caller (PersonalDataInMail).
+    A caller queueing many mails in many transactions passes at_once=False and calls `deliver_due`
+    with their ids once, so an unreachable server costs one give-up, not one timeout per mail.
+    """
+    sender = current_app.config["MAIL_FROM"]
+    build_message(sender, to, subject, body, headers)
+    now = utcnow()
+    mail = OutgoingMail(recipient=to, subject=subject[:250], body=body, message_id=new_message_id(sender),
+                        headers=json.dumps(dict(headers), ensure_ascii=False) if headers else None,
+                        state=MAIL_QUEUED, attempts=0, created_at=now, next_attempt_at=now)
+    session.add(mail)
+    session.flush()
+    if at_once:
+        session.info.setdefault(_PENDING, []).append(mail.id)
+    return mail
+
+
+def retry(mail_id: int, now: datetime | None = None) -> bool:
+    """Queue a failed mail again with fresh attempts; return False if it was not failed."""
+    begin_write()
+    now = now or utcnow()
+    result = db.session.execute(
+        update(OutgoingMail).where(OutgoingMail.id == mail_id, OutgoingMail.state == MAIL_FAILED)
+        .values(state=MAIL_QUEUED, attempts=0, next_attempt_at=now, claimed_until=None, claimed_by=None)
+        .execution_options(synchronize_session=False))
+    if result.rowcount == 1:
+        db.session.info.setdefault(_PENDING, []).append(mail_id)
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def worker_id() -> str:
+    """Return this deliverer's name in claims: host, pid and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+def _due(now: datetime):  # noqa: ANN202
+    column = OutgoingMail.next_attempt_at
+    return or_(column <= now, column > now + LONGEST_BACKOFF + CLOCK_SLACK)
+
+
+def _unclaimed(now: datetime):  # noqa: ANN202
+    column = OutgoingMail.claimed_until
+    return or_(column.is_(None), column <= now, column > now + CLAIM_TIMEOUT + CLOCK_SLACK)
+
+
+def deliver_due(now: datetime | None = None, *, only: Iterable[int] | None = None, limit: int = 100,
+                session: Session | None = None) -> int:
+    """Send the queued mails that are due (or just `only` these); return how many were sent."""
+    session = session or db.session()
+    now = now or utcnow()
+    query = (select(OutgoingMail.id).where(OutgoingMail.state == MAIL_QUEUED, _due(now), _unclaimed(now))
+             .order_by(OutgoingMail.id).limit(limit))
+    if only is not None:
+        query = query.where(OutgoingMail.id.in_(list(only)))
+    ids = list(session.scalars(query))
+    session.commit()  # no transaction stays open while we talk to SMTP
+    worker = worker_id()
+    sent = unreachable = 0
+    for mail_id in ids:
+        claimed = _claim(session, mail_id, now, worker)
+        if claimed is None:
+            continue  # another deliverer has it
+        error = _send(claimed)
+        _record(session, mail_id, claimed.attempts, now, error)
+        if error is None:
+            sent, unreachable = sent + 1, 0
+        elif not error.permanent:
+            unreachable += 1
+            if unreachable >= GIVE_UP_RUN_AFTER:
+                break  # the server is away; the rest keep their turn for the next run
+    return sent
+
+
+def _claim(session: Session, mail_id: int, now: datetime, worker: str):  # noqa: ANN202
+    begin_write(session)
+    row = session.execute(
+        update(OutgoingMail)
+        .where(OutgoingMail.id == mail_id, OutgoingMail.state == MAIL_QUEUED, _unclaimed(now))
+        .values(claimed_until=now + CLAIM_TIMEOUT, claimed_by=worker[:80], attempts=OutgoingMail.attempts + 1,
+                last_attempt_at=now)
+        .returning(OutgoingMail.recipient, OutgoingMail.subject, OutgoingMail.body, OutgoingMail.headers,
+                   OutgoingMail.message_id, OutgoingMail.attempts)
+        .execution_options(synchronize_session=False)
+    ).first()
+    session.commit()
+    return row
+
+
+def _send(mail) -> MailError | None:  # noqa: ANN001
+    try:
+        # Screened when queued: the text has not changed since.
+        send_mail(mail.recipient, mail.subject, mail.body, headers=json.loads(mail.headers) if mail.headers else None,
+                  screened=True, message_id=mail.message_id)
+    except MailError as exc:
+        return exc
+    return None
+
+
+def _record(session: Session, mail_id: int, attempts: int, now: datetime, error: MailError | None) -> None:
+    values: dict = {"claimed_until": None, "claimed_by": None}
+    if error is None:
+        values.update(state=MAIL_SENT, sent_at=now, last_error=None)
+    else:
+        log.warning("mail %s not sent (attempt %s): %s", mail_id, attempts, error.message)
+        values["last_error"] = error.message[:300]
+        if error.permanent or attempts >= int(current_app.config["MAIL_MAX_ATTEMPTS"]):
+            values["state"] = MAIL_FAILED
+        else:
+            values["next_attempt_at"] = now + min(FIRST_BACKOFF * 2 ** (attempts - 1), LONGEST_BACKOFF)
+    begin_write(session)
+    session.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id).values(**values)
+                    .execution_options(synchronize_session=False))
+    session.commit()
+
+
+def deliver_after_commit(session: Session) -> None:
+    """Try the mails the committed transaction queued, once, in a session of their own."""
+    ids = session.info.pop(_PENDING, None)
+    if not ids:
+        return
+    # The committed session may not run SQL any more; a fresh one on the same bind may.
+    with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint",
+                 expire_on_commit=False) as own:
+        try:
+            deliver_due(only=ids, session=own)
+        except Exception:  # noqa: BLE001 - the caller's change is committed; the monitor retries
+            log.exception("mail after commit: delivery failed; the monitor will retry")
+            own.rollback()
+
+
+def drop_pending(session: Session) -> None:
+    """Forget the mails of a transaction that was rolled back (their rows are gone with it)."""
+    session.info.pop(_PENDING, None)
+
+
+# Registered once, when the module loads, so two first mails in two threads can't register twice.
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    deliver_after_commit(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction) -> None:  # noqa: ANN001
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+        drop_pending(session)
