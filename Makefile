@@ -9,6 +9,8 @@ DEMO_PATIENTS ?= 2000
 MAIN_SERVER_PORT ?= 5001
 MAIN_SERVER_DB ?= instance/reference_main_server.sqlite3
 IDP_PORT ?= 9400
+# The demo mail catcher (app/demo/mailcatcher.py): every mail of `make run` lands in instance/mail/ as .eml.
+MAIL_CATCHER_PORT ?= 1025
 # Real time until `make clock-advance BY=4h` (or `flask clock advance 4h`) writes it; see app/clock.py.
 CLOCK_FILE ?= $(CURDIR)/instance/clock.json
 export FLASK_APP := app
@@ -34,7 +36,8 @@ migrate: install
 	$(BIN)/flask db upgrade
 
 # The Procfile's processes under honcho: the web app (gunicorn), the status monitor (which also runs the
-# sync sender), the reference main server and the demo SITHS provider; Ctrl-C stops all four.
+# sync sender and the mail outbox), the reference main server, the demo SITHS provider and the mail
+# catcher; Ctrl-C stops all five.
 run: migrate
 	$(BIN)/flask seed-demo --if-empty --patients $(DEMO_PATIENTS)
 	$(BIN)/flask seed-demo-stock
@@ -44,6 +47,7 @@ run: migrate
 	APP_BASE_URL=http://$(HOST):$(PORT) APP_CLOCK_FILE=$(CLOCK_FILE) \
 	MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT) MAIN_SERVER_PORT=$(MAIN_SERVER_PORT) MAIN_SERVER_DB=$(MAIN_SERVER_DB) \
 	IDP_PORT=$(IDP_PORT) OIDC_ISSUER=http://127.0.0.1:$(IDP_PORT) \
+	MAIL_SERVER=127.0.0.1 MAIL_PORT=$(MAIL_CATCHER_PORT) MAIL_CATCHER_PORT=$(MAIL_CATCHER_PORT) \
 	OIDC_CLIENT_ID=forskrivningsportalen-demo OIDC_CLIENT_SECRET=demo-secret \
 	$(BIN)/honcho start -f Procfile
 
