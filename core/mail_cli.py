@@ -14,9 +14,10 @@ mail_command = AppGroup("mail", help="The mail outbox.")
 
 @mail_command.command("send-queued")
 @click.option("--limit", default=1000, show_default=True, help="At most this many mails.")
-def send_queued(limit: int) -> None:
-    """Send the queued mails that are due now; print how many were sent and what is left."""
-    sent = deliver_due(limit=limit)
+@click.option("--due-only", is_flag=True, help="Leave the mails still waiting out their backoff.")
+def send_queued(limit: int, due_only: bool) -> None:
+    """Send the queued mails now (after fixing SMTP, say); print how many were sent and what is left."""
+    sent = deliver_due(limit=limit, waiting_too=not due_only)
     counts = dict(db.session.execute(select(OutgoingMail.state, func.count()).group_by(OutgoingMail.state)).all())
     click.echo(f"sent {sent}; queued {counts.get('queued', 0)}, sent in all {counts.get('sent', 0)}, "
                f"failed {counts.get('failed', 0)}")

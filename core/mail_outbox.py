@@ -89,12 +89,17 @@ def _unclaimed(now: datetime):  # noqa: ANN202
 
 
 def deliver_due(now: datetime | None = None, *, only: Iterable[int] | None = None, limit: int = 100,
-                session: Session | None = None) -> int:
-    """Send the queued mails that are due (or just `only` these); return how many were sent."""
+                session: Session | None = None, waiting_too: bool = False) -> int:
+    """Send the queued mails that are due (or just `only` these); return how many were sent.
+
+    `waiting_too` also sends those still waiting out their backoff (draining by hand).
+    """
     session = session or db.session()
     now = now or utcnow()
-    query = (select(OutgoingMail.id).where(OutgoingMail.state == MAIL_QUEUED, _due(now), _unclaimed(now))
+    query = (select(OutgoingMail.id).where(OutgoingMail.state == MAIL_QUEUED, _unclaimed(now))
              .order_by(OutgoingMail.id).limit(limit))
+    if not waiting_too:
+        query = query.where(_due(now))
     if only is not None:
         query = query.where(OutgoingMail.id.in_(list(only)))
     ids = list(session.scalars(query))

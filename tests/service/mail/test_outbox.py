@@ -141,3 +141,15 @@ def test_two_deliverers_at_once_send_every_mail_exactly_once(committed_app):
     with committed_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(OutgoingMail)
                                  .where(OutgoingMail.state == "sent", OutgoingMail.attempts == 1)) == 20
+
+
+def test_flask_mail_send_queued_drains_by_hand_even_what_waits_out_its_backoff(app, ctx, smtp, monkeypatch):
+    live = current_app.config["MAIL_PORT"]
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
+    queue_mail(db.session, "anna@region.example", "Kvitto", "Text")
+    db.session.commit()  # SMTP away: queued, next try in 30 s
+    monkeypatch.setitem(app.config, "MAIL_PORT", live)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["mail", "send-queued", "--due-only"]).output.startswith("sent 0; queued 1")
+    assert runner.invoke(args=["mail", "send-queued"]).output.startswith("sent 1; queued 0")
+    assert len(smtp.to("anna@region.example")) == 1
