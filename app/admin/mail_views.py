@@ -48,7 +48,9 @@ def body_parts(body: str) -> list[tuple[str, bool]]:
 @permission_required(Permission.MANAGE_USERS)
 def outgoing_mail():
     state = TableState.from_args(request.args, MAIL_COLUMNS, default_sort="created_at", default_direction="desc")
-    page = paginate_query(select(OutgoingMail).execution_options(populate_existing=True), MAIL_COLUMNS, state, tie_breaker=OutgoingMail.id.desc())
+    # Delivery writes the rows from sessions of its own: always read them afresh.
+    query = select(OutgoingMail).execution_options(populate_existing=True)
+    page = paginate_query(query, MAIL_COLUMNS, state, tie_breaker=OutgoingMail.id.desc())
     return render_template("admin/outgoing_mail.html", page=page, states=STATE_LABELS,
                            breadcrumbs=_crumbs(("Utgående e-post", None)))
 
