@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -36,6 +36,8 @@ LONGEST_BACKOFF = timedelta(hours=1)
 # A time this far ahead can only come from a clock that went back; the row is not kept waiting for it.
 CLOCK_SLACK = timedelta(hours=1)
 GIVE_UP_RUN_AFTER = 3  # unreachable SMTP this many times in a row ends a delivery run
+# Sent and failed mails are forgotten after this: their links (30 days at the longest) are dead by then.
+KEPT = timedelta(days=30)
 
 
 def queue_mail(session: Session, to: str, subject: str, body: str, *,
@@ -71,6 +73,15 @@ def retry(mail_id: int, now: datetime | None = None) -> bool:
         db.session.info.setdefault(_PENDING, []).append(mail_id)
     db.session.commit()
     return result.rowcount == 1
+
+
+def forget_old(now: datetime) -> int:
+    """Delete sent and failed mails older than KEPT; return how many."""
+    begin_write()
+    result = db.session.execute(delete(OutgoingMail).where(OutgoingMail.state != MAIL_QUEUED,
+                                                           OutgoingMail.created_at < now - KEPT))
+    db.session.commit()
+    return result.rowcount
 
 
 def worker_id() -> str:

@@ -41,11 +41,12 @@ def send_mail(now: datetime) -> None:
 
 
 def prune(now: datetime) -> None:
-    """Forget probe results past availability's horizon and addresses never confirmed."""
+    """Forget probe results past availability's horizon, addresses never confirmed and old mail."""
     begin_write()
     db.session.execute(delete(ProbeResult).where(ProbeResult.at < now - PROBE_RESULTS_KEPT))
     db.session.commit()
     subscriptions.forget_unconfirmed(now)
+    mail_outbox.forget_old(now)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from core.clock import utcnow
 from core.extensions import db
 from core.mail_outbox import CLAIM_TIMEOUT, deliver_due, queue_mail, retry
 from core.models import OutgoingMail
+from status.tasks import prune
 from tests.smtp_server import Inbox, free_port
 
 
@@ -153,3 +154,30 @@ def test_flask_mail_send_queued_drains_by_hand_even_what_waits_out_its_backoff(a
     assert runner.invoke(args=["mail", "send-queued", "--due-only"]).output.startswith("sent 0; queued 1")
     assert runner.invoke(args=["mail", "send-queued"]).output.startswith("sent 1; queued 0")
     assert len(smtp.to("anna@region.example")) == 1
+
+
+def test_the_try_after_the_commit_works_on_the_applications_own_sessions(committed_app):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    committed_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_TIMEOUT=5.0)
+    try:
+        with committed_app.app_context():
+            queue_mail(db.session, "anna@region.example", "Återställ lösenord", "Text")
+            db.session.commit()
+            assert len(inbox.to("anna@region.example")) == 1  # before any deliverer ran
+            assert db.session.scalar(select(OutgoingMail.state).execution_options(populate_existing=True)) == "sent"
+    finally:
+        controller.stop()
+
+
+def test_sent_and_failed_mails_are_forgotten_after_thirty_days_queued_ones_never(app, ctx, smtp, monkeypatch):
+    queue_mail(db.session, "anna@region.example", "Skickad", "Text")
+    db.session.commit()
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
+    queue_mail(db.session, "anna@region.example", "Köad", "Text")
+    db.session.commit()
+    prune(utcnow() + timedelta(days=29))
+    assert [m.subject for m in mails()] == ["Skickad", "Köad"]
+    prune(utcnow() + timedelta(days=31))  # the monitor's hourly job
+    assert [m.subject for m in mails()] == ["Köad"]
