@@ -36,6 +36,8 @@ LONGEST_BACKOFF = timedelta(hours=1)
 # A time this far ahead can only come from a clock that went back; the row is not kept waiting for it.
 CLOCK_SLACK = timedelta(hours=1)
 GIVE_UP_RUN_AFTER = 3  # unreachable SMTP this many times in a row ends a delivery run
+# Mails claimed at a time: even at MAIL_TIMEOUT each they are all tried well within CLAIM_TIMEOUT.
+CLAIM_CHUNK = 20
 # Sent and failed mails are forgotten after this: their links (30 days at the longest) are dead by then.
 KEPT = timedelta(days=30)
 
@@ -107,44 +109,54 @@ def deliver_due(now: datetime | None = None, *, only: Iterable[int] | None = Non
     """
     session = session or db.session()
     now = now or utcnow()
-    query = (select(OutgoingMail.id).where(OutgoingMail.state == MAIL_QUEUED, _unclaimed(now))
-             .order_by(OutgoingMail.id).limit(limit))
-    if not waiting_too:
-        query = query.where(_due(now))
-    if only is not None:
-        query = query.where(OutgoingMail.id.in_(list(only)))
-    ids = list(session.scalars(query))
-    session.commit()  # no transaction stays open while we talk to SMTP
+    if only is None:
+        query = (select(OutgoingMail.id).where(OutgoingMail.state == MAIL_QUEUED, _unclaimed(now))
+                 .order_by(OutgoingMail.id).limit(limit))
+        ids = list(session.scalars(query if waiting_too else query.where(_due(now))))
+        session.commit()  # no transaction stays open while we talk to SMTP
+    else:
+        ids = sorted(only)
     worker = worker_id()
     sent = unreachable = 0
-    for mail_id in ids:
-        claimed = _claim(session, mail_id, now, worker)
-        if claimed is None:
-            continue  # another deliverer has it
-        error = _send(claimed)
-        _record(session, mail_id, claimed.attempts, now, error)
-        if error is None:
-            sent, unreachable = sent + 1, 0
-        elif not error.permanent:
-            unreachable += 1
-            if unreachable >= GIVE_UP_RUN_AFTER:
-                break  # the server is away; the rest keep their turn for the next run
+    for start in range(0, len(ids), CLAIM_CHUNK):
+        claimed = _claim(session, ids[start:start + CLAIM_CHUNK], now, worker, waiting_too)
+        for index, mail in enumerate(claimed):
+            error = _send(mail)
+            _record(session, mail, now, error)
+            if error is None:
+                sent, unreachable = sent + 1, 0
+            elif not error.permanent:
+                unreachable += 1
+                if unreachable >= GIVE_UP_RUN_AFTER:  # the server is away: the rest keep their turn
+                    _release(session, [rest.id for rest in claimed[index + 1:]], worker)
+                    return sent
     return sent
 
 
-def _claim(session: Session, mail_id: int, now: datetime, worker: str):  # noqa: ANN202
+def _claim(session: Session, ids: list[int], now: datetime, worker: str, waiting_too: bool) -> list:
+    """Claim those of `ids` no other deliverer has (one conditional UPDATE); return them in id order."""
     begin_write(session)
-    row = session.execute(
-        update(OutgoingMail)
-        .where(OutgoingMail.id == mail_id, OutgoingMail.state == MAIL_QUEUED, _unclaimed(now))
-        .values(claimed_until=now + CLAIM_TIMEOUT, claimed_by=worker[:80], attempts=OutgoingMail.attempts + 1,
-                last_attempt_at=now)
-        .returning(OutgoingMail.recipient, OutgoingMail.subject, OutgoingMail.body, OutgoingMail.headers,
-                   OutgoingMail.message_id, OutgoingMail.attempts)
+    conditions = [OutgoingMail.id.in_(ids), OutgoingMail.state == MAIL_QUEUED, _unclaimed(now)]
+    if not waiting_too:
+        conditions.append(_due(now))
+    rows = session.execute(
+        update(OutgoingMail).where(*conditions)
+        .values(claimed_until=now + CLAIM_TIMEOUT, claimed_by=worker[:80])
+        .returning(OutgoingMail.id, OutgoingMail.recipient, OutgoingMail.subject, OutgoingMail.body,
+                   OutgoingMail.headers, OutgoingMail.message_id, OutgoingMail.attempts)
         .execution_options(synchronize_session=False)
-    ).first()
+    ).all()
     session.commit()
-    return row
+    return sorted(rows, key=lambda row: row.id)
+
+
+def _release(session: Session, ids: list[int], worker: str) -> None:
+    if not ids:
+        return
+    begin_write(session)
+    session.execute(update(OutgoingMail).where(OutgoingMail.id.in_(ids), OutgoingMail.claimed_by == worker[:80])
+                    .values(claimed_until=None, claimed_by=None).execution_options(synchronize_session=False))
+    session.commit()
 
 
 def _send(mail) -> MailError | None:  # noqa: ANN001
@@ -157,19 +169,20 @@ def _send(mail) -> MailError | None:  # noqa: ANN001
     return None
 
 
-def _record(session: Session, mail_id: int, attempts: int, now: datetime, error: MailError | None) -> None:
-    values: dict = {"claimed_until": None, "claimed_by": None}
+def _record(session: Session, mail, now: datetime, error: MailError | None) -> None:  # noqa: ANN001
+    attempts = mail.attempts + 1
+    values: dict = {"claimed_until": None, "claimed_by": None, "attempts": attempts, "last_attempt_at": now}
     if error is None:
         values.update(state=MAIL_SENT, sent_at=now, last_error=None)
     else:
-        log.warning("mail %s not sent (attempt %s): %s", mail_id, attempts, error.message)
+        log.warning("mail %s not sent (attempt %s): %s", mail.id, attempts, error.message)
         values["last_error"] = error.message[:300]
         if error.permanent or attempts >= int(current_app.config["MAIL_MAX_ATTEMPTS"]):
             values["state"] = MAIL_FAILED
         else:
             values["next_attempt_at"] = now + min(FIRST_BACKOFF * 2 ** (attempts - 1), LONGEST_BACKOFF)
     begin_write(session)
-    session.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id).values(**values)
+    session.execute(update(OutgoingMail).where(OutgoingMail.id == mail.id).values(**values)
                     .execution_options(synchronize_session=False))
     session.commit()
 
