@@ -44,7 +44,8 @@ from sync_support import migrated_app, store_url  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.smtp_server import free_port  # noqa: E402
 
-SUBJECT, BODY = "Återställ ditt lösenord", "Välj ett nytt lösenord via länken: https://portal.example/losenord?t=x\n" * 3
+SUBJECT = "Återställ ditt lösenord"
+BODY = "Välj ett nytt lösenord via länken: https://portal.example/losenord?t=x\n" * 3
 
 
 def _write(user_id: int) -> None:
