@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from aiosmtpd.controller import Controller
@@ -112,12 +114,20 @@ class SlowInbox(Inbox):
         return await super().handle_DATA(server, session, envelope)
 
 
-def test_two_deliverers_at_once_send_every_mail_exactly_once(committed_app):
-    inbox = SlowInbox()
+@contextmanager
+def smtp_for(app, inbox: Inbox) -> Iterator[Inbox]:  # noqa: ANN001
+    """Run a real SMTP server on loopback with `inbox` for `app` (a committed_app has no `smtp` fixture)."""
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    committed_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_TIMEOUT=5.0)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_TIMEOUT=5.0)
     try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def test_two_deliverers_at_once_send_every_mail_exactly_once(committed_app):
+    with smtp_for(committed_app, SlowInbox()) as inbox:
         with committed_app.app_context():
             for number in range(20):
                 queue_mail(db.session, f"user{number}@region.example", "Nytt meddelande", "Text", at_once=False)
@@ -135,8 +145,6 @@ def test_two_deliverers_at_once_send_every_mail_exactly_once(committed_app):
             thread.start()
         for thread in threads:
             thread.join(timeout=60)
-    finally:
-        controller.stop()
     ids = [message["Message-ID"] for _, message in inbox.messages]
     assert sum(counts) == 20 and len(ids) == 20 and len(set(ids)) == 20
     with committed_app.app_context():
@@ -157,18 +165,11 @@ def test_flask_mail_send_queued_drains_by_hand_even_what_waits_out_its_backoff(a
 
 
 def test_the_try_after_the_commit_works_on_the_applications_own_sessions(committed_app):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    committed_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_TIMEOUT=5.0)
-    try:
-        with committed_app.app_context():
-            queue_mail(db.session, "anna@region.example", "Återställ lösenord", "Text")
-            db.session.commit()
-            assert len(inbox.to("anna@region.example")) == 1  # before any deliverer ran
-            assert db.session.scalar(select(OutgoingMail.state).execution_options(populate_existing=True)) == "sent"
-    finally:
-        controller.stop()
+    with smtp_for(committed_app, Inbox()) as inbox, committed_app.app_context():
+        queue_mail(db.session, "anna@region.example", "Återställ lösenord", "Text")
+        db.session.commit()
+        assert len(inbox.to("anna@region.example")) == 1  # before any deliverer ran
+        assert db.session.scalar(select(OutgoingMail.state).execution_options(populate_existing=True)) == "sent"
 
 
 def test_sent_and_failed_mails_are_forgotten_after_thirty_days_queued_ones_never(app, ctx, smtp, monkeypatch):
