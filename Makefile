@@ -13,6 +13,8 @@ IDP_PORT ?= 9400
 PG_RUN_URL ?= postgresql://postgres@127.0.0.1:5432/forskrivningsportalen
 WEB2_PORT ?= 5002
 PG_MAIN_SERVER_DB ?= instance/reference_main_server_postgres.sqlite3
+# The demo mail catcher (app/demo/mailcatcher.py): every mail of `make run` lands in instance/mail/ as .eml.
+MAIL_CATCHER_PORT ?= 1025
 # Real time until `make clock-advance BY=4h` (or `flask clock advance 4h`) writes it; see app/clock.py.
 CLOCK_FILE ?= $(CURDIR)/instance/clock.json
 export FLASK_APP := app
@@ -38,22 +40,23 @@ migrate: install
 	$(BIN)/flask db upgrade
 
 # The Procfile's processes under honcho: the web app (bin/web: granian), the status monitor (which also runs the
-# sync sender), the reference main server and the demo SITHS provider; Ctrl-C stops all four.
+# sync sender and the mail outbox), the reference main server, the demo SITHS provider and the mail
+# catcher; Ctrl-C stops all five.
+# What every process of `make run` and `make run-postgres` is told: ports, addresses, the demo provider, the catcher.
+RUN_ENV = PATH=$(CURDIR)/$(BIN):$$PATH HOST=$(HOST) WEB_PORT=$(PORT) \
+	REFERENCE_TARGET_URL=http://$(HOST):$(PORT)/health STATUS_PUBLIC_BASE_URL=http://$(HOST):$(PORT) \
+	APP_BASE_URL=http://$(HOST):$(PORT) APP_CLOCK_FILE=$(CLOCK_FILE) \
+	MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT) MAIN_SERVER_PORT=$(MAIN_SERVER_PORT) \
+	IDP_PORT=$(IDP_PORT) OIDC_ISSUER=http://127.0.0.1:$(IDP_PORT) \
+	MAIL_SERVER=127.0.0.1 MAIL_PORT=$(MAIL_CATCHER_PORT) MAIL_CATCHER_PORT=$(MAIL_CATCHER_PORT) \
+	OIDC_CLIENT_ID=forskrivningsportalen-demo OIDC_CLIENT_SECRET=demo-secret
+
 run: migrate
 	$(BIN)/flask seed-demo --if-empty --patients $(DEMO_PATIENTS)
 	$(BIN)/flask seed-demo-stock
 	mkdir -p instance
-	PATH=$(CURDIR)/$(BIN):$$PATH HOST=$(HOST) WEB_PORT=$(PORT) \
-	REFERENCE_TARGET_URL=http://$(HOST):$(PORT)/health STATUS_PUBLIC_BASE_URL=http://$(HOST):$(PORT) \
-	APP_BASE_URL=http://$(HOST):$(PORT) APP_CLOCK_FILE=$(CLOCK_FILE) \
-	MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT) MAIN_SERVER_PORT=$(MAIN_SERVER_PORT) MAIN_SERVER_DB=$(MAIN_SERVER_DB) \
-	IDP_PORT=$(IDP_PORT) OIDC_ISSUER=http://127.0.0.1:$(IDP_PORT) \
-	OIDC_CLIENT_ID=forskrivningsportalen-demo OIDC_CLIENT_SECRET=demo-secret \
-	$(BIN)/honcho start -f Procfile
+	$(RUN_ENV) MAIN_SERVER_DB=$(MAIN_SERVER_DB) $(BIN)/honcho start -f Procfile
 
-# A region's shape on one machine (Procfile.postgres): web nodes on PORT and WEB2_PORT, two monitors (one active,
-# one standby), the reference main server and the demo SITHS provider, all on one PostgreSQL database
-# (DATABASE_URL, else PG_RUN_URL), created if missing, migrated and seeded. Ctrl-C stops them all.
 run-postgres: RUN_PG = $(or $(DATABASE_URL),$(PG_RUN_URL))
 run-postgres: install
 	$(BIN)/python -m app.demo.postgres '$(RUN_PG)'
@@ -61,12 +64,7 @@ run-postgres: install
 	DATABASE_URL='$(RUN_PG)' $(BIN)/flask seed-demo --if-empty --patients $(DEMO_PATIENTS)
 	DATABASE_URL='$(RUN_PG)' $(BIN)/flask seed-demo-stock
 	mkdir -p instance
-	PATH=$(CURDIR)/$(BIN):$$PATH DATABASE_URL='$(RUN_PG)' HOST=$(HOST) WEB_PORT=$(PORT) WEB2_PORT=$(WEB2_PORT) \
-	REFERENCE_TARGET_URL=http://$(HOST):$(PORT)/health STATUS_PUBLIC_BASE_URL=http://$(HOST):$(PORT) \
-	APP_BASE_URL=http://$(HOST):$(PORT) APP_CLOCK_FILE=$(CLOCK_FILE) \
-	MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT) MAIN_SERVER_PORT=$(MAIN_SERVER_PORT) MAIN_SERVER_DB=$(PG_MAIN_SERVER_DB) \
-	IDP_PORT=$(IDP_PORT) OIDC_ISSUER=http://127.0.0.1:$(IDP_PORT) \
-	OIDC_CLIENT_ID=forskrivningsportalen-demo OIDC_CLIENT_SECRET=demo-secret \
+	$(RUN_ENV) DATABASE_URL='$(RUN_PG)' WEB2_PORT=$(WEB2_PORT) MAIN_SERVER_DB=$(PG_MAIN_SERVER_DB) \
 	$(BIN)/honcho start -f Procfile.postgres
 
 # The outage day on SQLite in instance/demo-outage/ with an accelerated clock; exit 0 when nothing is missing.

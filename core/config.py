@@ -32,6 +32,11 @@ def apply_environment(config: MutableMapping[str, Any], keys: Iterable[str],
 
 # Config keys of the server-side sessions a deployment may set from the environment (core.auth).
 SESSION_ENVIRONMENT_KEYS = ("SESSION_IDLE_TIMEOUT_MINUTES", "SESSION_ABSOLUTE_LIFETIME_HOURS")
+# Config keys of outgoing mail (core.mail, core.mail_outbox) a deployment may set from the environment.
+MAIL_ENVIRONMENT_KEYS = (
+    "MAIL_SERVER", "MAIL_PORT", "MAIL_FROM", "MAIL_TIMEOUT", "MAIL_USE_STARTTLS", "MAIL_USERNAME", "MAIL_PASSWORD",
+    "MAIL_MAX_ATTEMPTS",
+)
 
 
 def _instance_secret_key(instance_path: Path) -> str:
@@ -143,6 +148,7 @@ class Config:
     MAIL_USE_STARTTLS = False
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
+    MAIL_MAX_ATTEMPTS = 8  # a mail still not accepted by SMTP after this many tries is marked failed
 
     # Sync: the outbox sender and the changes feed (run in `flask monitor`; `flask sync run` drains by hand).
     # Any of these may also come from an environment variable of the same name, see sync/settings.py.

@@ -2,9 +2,9 @@
 
 No personal data ever goes into a mail (SPEC section 7): `send_mail` refuses a subject or
 body that carries a personnummer in any written form or a patient's name or street address
-(core.privacy.screening). Mail triggered by a change is sent
-after the transaction that made the change commits: use `send_after_commit`, or an outbox
-table whose rows are delivered after their commit (as the status monitor does).
+(core.privacy.screening). Nobody sends directly: every mail is queued in the outbox
+(core.mail_outbox.queue_mail) in the transaction of its change, and the outbox sends it with
+`send_mail` after the commit, retrying later if the SMTP server is away.
 """
 from __future__ import annotations
 
@@ -16,12 +16,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from core.privacy.screening import personal_data_in
-
-_PENDING = "core.mail.pending"
 
 
 class MailError(Exception):
@@ -43,8 +39,14 @@ def contains_personal_data(*texts: str | None) -> bool:
     return personal_data_in(*texts) is not None
 
 
+def new_message_id(sender: str) -> str:
+    """Return a fresh Message-ID in the sender's domain."""
+    return make_msgid(idstring=uuid.uuid4().hex[:12], domain=sender.rpartition("@")[2] or None)
+
+
 def build_message(sender: str, to: str, subject: str, body: str,
-                  headers: Mapping[str, str] | None = None, *, screened: bool = False) -> EmailMessage:
+                  headers: Mapping[str, str] | None = None, *, screened: bool = False,
+                  message_id: str | None = None) -> EmailMessage:
     """Return the plain-text message, or raise PersonalDataInMail unless it was screened already."""
     found = None if screened else personal_data_in(subject, body)
     if found is not None:
@@ -54,7 +56,7 @@ def build_message(sender: str, to: str, subject: str, body: str,
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain=sender.rpartition("@")[2] or None)
+    message["Message-ID"] = message_id or new_message_id(sender)
     for name, value in (headers or {}).items():
         message[name] = value
     message.set_content(body)
@@ -62,10 +64,14 @@ def build_message(sender: str, to: str, subject: str, body: str,
 
 
 def send_mail(to: str, subject: str, body: str, *, headers: Mapping[str, str] | None = None,
-              screened: bool = False) -> str:
-    """Send one plain-text mail through the configured SMTP server; return its Message-ID."""
+              screened: bool = False, message_id: str | None = None) -> str:
+    """Send one plain-text mail through the configured SMTP server now; return its Message-ID.
+
+    Only the outbox (core.mail_outbox) calls this: everything else queues its mail there.
+    """
     config = current_app.config
-    message = build_message(config["MAIL_FROM"], to, subject, body, headers, screened=screened)
+    message = build_message(config["MAIL_FROM"], to, subject, body, headers, screened=screened,
+                            message_id=message_id)
     try:
         with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=float(config["MAIL_TIMEOUT"])) as smtp:
             if config.get("MAIL_USE_STARTTLS"):
@@ -80,31 +86,3 @@ def send_mail(to: str, subject: str, body: str, *, headers: Mapping[str, str] | 
     except (smtplib.SMTPException, OSError) as exc:
         raise MailError(f"SMTP unreachable ({type(exc).__name__})") from None
     return str(message["Message-ID"])
-
-
-def send_after_commit(session: Session, to: str, subject: str, body: str) -> None:
-    """Send the mail once the session's transaction commits; a rollback drops it.
-
-    The message is checked now, so a mail with personal data fails the caller, not the commit.
-    """
-    build_message("check@localhost", to, subject, body)
-    session.connection()  # make sure there is a transaction whose end decides
-    session.info.setdefault(_PENDING, []).append((to, subject, body))
-
-
-# Registered once, when the module loads, so two first mails in two threads can't register twice.
-@event.listens_for(Session, "after_commit")
-def _send_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, [])
-    for to, subject, body in pending:
-        try:
-            # Screened when queued: after the commit the session may not query the store again.
-            send_mail(to, subject, body, screened=True)
-        except MailError as exc:
-            current_app.logger.warning("mail after commit not sent: %s", exc.message)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous_transaction) -> None:  # noqa: ANN001
-    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
-        session.info.pop(_PENDING, None)

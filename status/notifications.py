@@ -1,5 +1,8 @@
 """The status outbox: notifications queued in the transaction of their change, delivered after it.
 
+A mail is delivered by handing it to the mail outbox (core.mail_outbox), which sends and retries
+it like every other mail; this table decides what is notified, once, and calls the webhook.
+
 Each row has a unique key (incident, event, recipient), so a restart or a second process
 can queue the same notification again without it being sent twice; delivery claims a row
 with a conditional UPDATE before sending it.
@@ -18,7 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
-from core.mail import MailError, send_mail
+from core.mail import MailError
+from core.mail_outbox import deliver_due as deliver_mail, queue_mail
 from core.store import begin_write
 from core.outbound import TransportError, request_json
 from status import messages
@@ -178,7 +182,11 @@ def _claim(notification_id: int, now: datetime, worker: str) -> bool:
 
 
 def deliver_due(now: datetime, *, limit: int = 100, only: Iterable[int] | None = None) -> int:
-    """Send queued notifications that are due (or just `only` these); return how many were sent."""
+    """Deliver queued notifications that are due (or just `only` these); return how many were delivered.
+
+    A mail is handed to the mail outbox (core.mail_outbox), which sends it and retries it, and
+    lists it on the admin page "Utgående e-post"; a webhook is called here.
+    """
     query = (select(Notification.id)
              .where(Notification.sent_at.is_(None), Notification.failed_at.is_(None),
                     due_clause(Notification.next_attempt_at, now, LONGEST_BACKOFF),
@@ -187,22 +195,25 @@ def deliver_due(now: datetime, *, limit: int = 100, only: Iterable[int] | None =
     if only is not None:
         query = query.where(Notification.id.in_(list(only)))
     ids = list(db.session.scalars(query))
-    db.session.commit()  # no transaction stays open while we talk to SMTP
+    db.session.commit()  # no transaction stays open while we call a webhook
     worker = worker_id()
-    sent = failed_in_a_row = 0
+    delivered = failed_in_a_row = 0
+    mails: list[int] = []
     for notification_id in ids:
         if not _claim(notification_id, now, worker):
             continue
-        if _deliver_one(notification_id, now):
-            sent, failed_in_a_row = sent + 1, 0
+        if _deliver_one(notification_id, now, mails):
+            delivered, failed_in_a_row = delivered + 1, 0
         else:
             failed_in_a_row += 1
             if failed_in_a_row >= GIVE_UP_RUN_AFTER:
                 break  # the server is away; the rest keep their turn for the next run
-    return sent
+    if mails:
+        deliver_mail(only=mails)  # the outbox tries them once now; its own job retries
+    return delivered
 
 
-def _deliver_one(notification_id: int, now: datetime) -> bool:
+def _deliver_one(notification_id: int, now: datetime, mails: list[int]) -> bool:
     note = db.session.execute(
         select(Notification.channel, Notification.recipient, Notification.subject, Notification.body,
                Notification.unsubscribe_url, Notification.incident_id, Notification.attempts,
@@ -212,36 +223,38 @@ def _deliver_one(notification_id: int, now: datetime) -> bool:
     ).one()
     db.session.commit()
     recipient = note.subscriber_email or note.recipient
-    channel, subject, body, unsubscribe, incident_id, attempts = (
-        note.channel, note.subject, note.body, note.unsubscribe_url, note.incident_id, note.attempts)
     error: str | None = None
     permanent = False
     reference = None
-    try:
-        if channel == "webhook":
-            _status, answer = request_json("POST", recipient, json=json.loads(body), timeout=WEBHOOK_TIMEOUT)
+    if note.channel == "webhook":
+        try:
+            _status, answer = request_json("POST", recipient, json=json.loads(note.body), timeout=WEBHOOK_TIMEOUT)
             if isinstance(answer, dict):
                 reference = answer.get("reference") or answer.get("id")
-        else:
-            headers = {"List-Unsubscribe": f"<{unsubscribe}>"} if unsubscribe else None
-            send_mail(recipient, subject, body, headers=headers)
-    except (MailError, TransportError) as exc:
-        error, permanent = exc.message, exc.permanent
+        except TransportError as exc:
+            error, permanent = exc.message, exc.permanent
     begin_write()
+    if note.channel == "email":
+        headers = {"List-Unsubscribe": f"<{note.unsubscribe_url}>"} if note.unsubscribe_url else None
+        try:
+            mails.append(queue_mail(db.session, recipient, note.subject, note.body, headers=headers,
+                                    at_once=False).id)
+        except MailError as exc:  # personal data: sending would never help
+            error, permanent = exc.message, exc.permanent
     values: dict = {"claimed_at": None, "claimed_by": None}
     if error is None:
         values["sent_at"] = now
     else:
         current_app.logger.warning("status notification %s not sent: %s", notification_id, error)
         values["last_error"] = error[:300]
-        if permanent or attempts >= MAX_ATTEMPTS:
+        if permanent or note.attempts >= MAX_ATTEMPTS:
             values["failed_at"] = now
         else:
-            values["next_attempt_at"] = now + min(timedelta(seconds=30 * 2 ** (attempts - 1)), LONGEST_BACKOFF)
+            values["next_attempt_at"] = now + min(timedelta(seconds=30 * 2 ** (note.attempts - 1)), LONGEST_BACKOFF)
     db.session.execute(update(Notification).where(Notification.id == notification_id).values(**values)
                        .execution_options(synchronize_session=False))
-    if reference and incident_id is not None:
-        db.session.execute(update(Incident).where(Incident.id == incident_id)
+    if reference and note.incident_id is not None:
+        db.session.execute(update(Incident).where(Incident.id == note.incident_id)
                            .values(servicedesk_reference=str(reference)[:80])
                            .execution_options(synchronize_session=False))
     db.session.commit()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from flask import Flask
 from sqlalchemy import delete
 
+from core import mail_outbox
 from core.extensions import db
 from core.signals import flat_values
 from core.store import begin_write
@@ -34,12 +35,18 @@ def notify(now: datetime) -> None:
     services.deliver_notifications(now)
 
 
+def send_mail(now: datetime) -> None:
+    """Send what waits in the mail outbox (core.mail_outbox): every mail of the product, retried with backoff."""
+    mail_outbox.deliver_due(now)
+
+
 def prune(now: datetime) -> None:
-    """Forget probe results past availability's horizon and addresses never confirmed."""
+    """Forget probe results past availability's horizon, addresses never confirmed and old mail."""
     begin_write()
     db.session.execute(delete(ProbeResult).where(ProbeResult.at < now - PROBE_RESULTS_KEPT))
     db.session.commit()
     subscriptions.forget_unconfirmed(now)
+    mail_outbox.forget_old(now)
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ JOBS = (
     Job("status.probe", probe, lambda s: s.tick_seconds),
     Job("status.reserve_check", reserve_check, lambda s: s.reserve_check_seconds),
     Job("status.notify", notify, lambda s: s.notify_seconds, executor="mail"),
+    Job("core.mail", send_mail, lambda s: s.notify_seconds, executor="mail"),
     Job("status.prune", prune, lambda s: 3600.0),
 )
 

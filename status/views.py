@@ -67,8 +67,8 @@ def subscribe():
     except ValidationFailed as exc:
         form.email.errors = [error.message for error in exc.errors]
         return _render_page(form, 422)
-    flash("Tack! Om adressen inte redan prenumererar har vi skickat ett mejl med en länk som du bekräftar "
-          "prenumerationen med.", "info")
+    flash("Tack! Om adressen inte redan prenumererar är ett mejl på väg till den med en länk som du "
+          "bekräftar prenumerationen med.", "info")
     return redirect(url_for("status.page") + "#prenumerera")
 
 

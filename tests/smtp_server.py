@@ -27,6 +27,17 @@ def send_mail_nowhere(app: Flask, monkeypatch: pytest.MonkeyPatch, instance_path
     monkeypatch.setattr(app, "instance_path", str(instance_path))
 
 
+@pytest.fixture(autouse=True)
+def no_stray_smtp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Point mail at a port nobody listens on unless a test starts SMTP; an instance folder per test.
+
+    Import it into a test package's conftest.py to have it there for every test that uses the app.
+    """
+    if "app" not in request.fixturenames:
+        return
+    send_mail_nowhere(request.getfixturevalue("app"), monkeypatch, tmp_path / "instance")
+
+
 class Inbox:
     """An aiosmtpd handler that keeps every message it receives."""
 

@@ -18,7 +18,7 @@ from core.auth.passwords import hash_password, password_policy_problems
 from core.clock import utcnow
 from core.errors import FieldError, ValidationFailed
 from core.extensions import db
-from core.mail import send_after_commit
+from core.mail_outbox import queue_mail
 from core.models import ApiToken, LoginFailure, User
 from core.store import begin_write
 
@@ -46,7 +46,7 @@ def request_password_reset(identifier: str) -> None:
         subject, body = mails.password_reset(config["SYSTEM_NAME"], user.username,
                                              tokens.link("access.set_password", t=token),
                                              tokens.lifetime_minutes(lifetime))
-        send_after_commit(db.session, user.email, subject, body)
+        queue_mail(db.session, user.email, subject, body)
     db.session.commit()
 
 

@@ -21,7 +21,8 @@ from core.auth.roles import Role
 from core.clock import to_local, utcnow
 from core.errors import DomainError, FieldError, ValidationFailed
 from core.extensions import db
-from core.mail import PersonalDataInMail, send_after_commit
+from core.mail import PersonalDataInMail
+from core.mail_outbox import queue_mail as queue_outgoing_mail
 from core.models import PrescribingUnit, ProductArea, User, user_units
 from app.mypage.forms import EMAIL_PATTERN, PHONE_PATTERN
 from core.store import begin_write
@@ -219,7 +220,7 @@ def queue_mail(to: str | None, subject: str, body: str, field: str = "decision_n
     if not to:
         return
     try:
-        send_after_commit(db.session, to, subject, body)
+        queue_outgoing_mail(db.session, to, subject, body)
     except PersonalDataInMail:
         db.session.rollback()
         raise ValidationFailed.single(field, "Texten ser ut att innehålla ett personnummer; ta bort det.") from None

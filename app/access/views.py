@@ -117,7 +117,7 @@ def forgot_password():
         # The same answer, no sooner, whether or not the account exists.
         floor = float(current_app.config["ACCESS_RESET_MIN_RESPONSE_SECONDS"])
         time.sleep(max(0.0, floor - (time.monotonic() - started)))
-        flash("Om uppgifterna hör till ett aktivt konto har vi skickat ett e-postmeddelande med en länk för att "
+        flash("Om uppgifterna hör till ett aktivt konto är ett e-postmeddelande på väg med en länk för att "
               "välja nytt lösenord. Länken gäller en kort tid och kan bara användas en gång.", "info")
         return redirect(url_for("access.forgot_password"))
     return render_template("access/forgot.html", form=form), 422 if request.method == "POST" else 200

@@ -16,7 +16,7 @@ from core.auth.roles import Permission
 from core.clock import utcnow
 from core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.mail import send_after_commit
+from core.mail_outbox import queue_mail
 from app.messages import storage
 from app.messages.attachments import AttachmentRefused, CheckedFile, check_attachment
 from app.messages.models import BODY_MAX, SUBJECT_MAX, Message, MessageAttachment, MessageDelivery
@@ -85,7 +85,7 @@ def send_message(sender: User, data: MessageInput) -> Message:
         mail_subject, mail_body = new_message_mail(current_app.config["SYSTEM_NAME"])
         for user in recipients:
             if user.email:
-                send_after_commit(db.session, user.email, mail_subject, mail_body)
+                queue_mail(db.session, user.email, mail_subject, mail_body)
         db.session.commit()
     except Exception:
         db.session.rollback()

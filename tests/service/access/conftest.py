@@ -1,24 +1,21 @@
 """Access test kit: a real SMTP server on loopback, a client with a fresh `g` per request, named actors."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask import Flask
 
 from core.auth.roles import Role
 from tests import factories
-from tests.smtp_server import send_mail_nowhere
+from tests.smtp_server import no_stray_smtp  # noqa: F401 - autouse: mail nowhere, an instance folder per test
 
 
 
 @pytest.fixture(autouse=True)
-def _no_stray_smtp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Point mail at a port nobody listens on unless a test starts SMTP; links on a known base; no delay."""
+def _access_settings(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links on a known base; no delay. (Mail goes nowhere unless a test starts SMTP: no_stray_smtp.)"""
     if "app" not in request.fixturenames:
         return
     app: Flask = request.getfixturevalue("app")
-    send_mail_nowhere(app, monkeypatch, tmp_path / "instance")
     monkeypatch.setitem(app.config, "APP_BASE_URL", "https://portal.example")
     monkeypatch.setitem(app.config, "ACCESS_RESET_MIN_RESPONSE_SECONDS", 0)
 

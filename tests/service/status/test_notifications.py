@@ -11,7 +11,10 @@ from sqlalchemy import func, select
 
 from core.auth.roles import Role
 from core.extensions import db
-from core.mail import PersonalDataInMail, build_message, send_after_commit
+from core.clock import utcnow
+from core.mail import PersonalDataInMail, build_message
+from core.mail_outbox import deliver_due
+from core.models import OutgoingMail
 from status import notifications, services
 from status.models import Notification, Subscriber
 from status.settings import current_settings
@@ -94,21 +97,24 @@ def test_reminders_repeat_at_the_configured_interval(app, ctx, servers, smtp, mo
     assert len(reminders) == 2 and "Påminnelse 1" in reminders[1]["Subject"]
 
 
-def test_unreachable_smtp_is_retried_later_and_a_run_gives_up_after_three_failures(ctx, servers, smtp):
+def test_unreachable_smtp_leaves_the_mails_queued_in_the_outbox_and_they_go_out_later(ctx, servers, smtp):
     main, _ = servers
     confirmed = start_outage(main, SATURDAY_NIGHT)  # four recipients off duty
     live_port = current_app.config["MAIL_PORT"]
     current_app.config["MAIL_PORT"] = free_port()  # nobody listens there
-    assert services.deliver_notifications(confirmed) == 0
-    notes = queued("escalation")
-    assert [n.attempts for n in notes] == [1, 1, 1, 0]
-    note = notes[0]
-    assert note.sent_at is None and note.failed_at is None
-    assert note.next_attempt_at == confirmed + timedelta(seconds=30)
-    assert "SMTP unreachable" in note.last_error
+    assert services.deliver_notifications(confirmed) == 4  # handed to the mail outbox
+    assert all(note.sent_at is not None for note in queued("escalation"))
+    mails = list(db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id)
+                                    .execution_options(populate_existing=True)))
+    assert len(mails) == 4 and {m.state for m in mails} == {"queued"}
+    # The outbox tried them once, and gave up its run after three unreachable tries in a row.
+    assert [m.attempts for m in mails] == [1, 1, 1, 0]
+    assert "SMTP unreachable" in mails[0].last_error
     current_app.config["MAIL_PORT"] = live_port
-    assert services.deliver_notifications(confirmed + timedelta(seconds=10)) == 1  # only the untried one is due
-    assert services.deliver_notifications(confirmed + timedelta(seconds=30)) == 3
+    services.deliver_notifications(confirmed + timedelta(minutes=1))  # nothing of its own left to hand over
+    assert smtp.messages == []
+    assert deliver_due() == 1  # the untried one; the others wait for their backoff
+    assert deliver_due(utcnow() + timedelta(seconds=31)) == 3
     assert len(smtp.messages) == 4
 
 
@@ -195,15 +201,6 @@ def test_an_invalid_link_is_404(client):
 def test_mail_with_a_personnummer_is_refused():
     with pytest.raises(PersonalDataInMail):
         build_message("a@b.example", "c@d.example", "Hej", "Gäller 191212121212")
-
-
-def test_send_after_commit_sends_only_when_the_transaction_commits(ctx, smtp):
-    send_after_commit(db.session, "x@vard.example", "Rullas tillbaka", "Text")
-    db.session.rollback()
-    send_after_commit(db.session, "x@vard.example", "Skickas", "Text")
-    assert smtp.messages == []
-    db.session.commit()
-    assert [m["Subject"] for m in smtp.to("x@vard.example")] == ["Skickas"]
 
 
 def test_notifications_are_remembered_in_the_store(ctx, servers):
