@@ -6,7 +6,7 @@ from datetime import datetime
 from flask import current_app
 from flask_login import login_user
 from sqlalchemy import ColumnElement, and_, delete, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from core.auth.login_audit import LoginEvent
 from core.auth.passwords import verify_password
@@ -83,13 +83,14 @@ def issue_api_token(user: User) -> tuple[str, datetime]:
 
 def user_for_token(token: str) -> User | None:
     """Return the active user a valid (unexpired, unrevoked) bearer token belongs to."""
-    row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == digest(token)).options(joinedload(ApiToken.user))
+    # Every API request asks: one statement for the token, the user and the roles its permission
+    # check reads; the product areas only when a use case needs them.
+    return db.session.scalars(
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == digest(token), token_valid(utcnow()), User.active)
+        .options(joinedload(User.role_rows), lazyload(User.product_areas))
         .execution_options(populate_existing=True)  # a revocation since the last look must count
-    )
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
-        return None
-    return row.user
+    ).unique().first()
 
 
 def token_valid(now: datetime) -> ColumnElement[bool]:
