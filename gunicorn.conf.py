@@ -11,6 +11,11 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_WORKERS", "2"))
 threads = int(os.environ.get("WEB_THREADS", "8"))
+# A kept-alive connection stays with the worker that accepted it, and a worker runs Python on one
+# core at a time (the GIL): two clients' connections in one worker left the other idle (receipt PDFs,
+# bench/prescribing_bench.py: 1.06 of 2 cores at 2 clients). Closed after each answer, every request
+# is accepted by whichever worker is free; it costs a connection per request (~0.1–0.25 ms of CPU).
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "0"))
 accesslog = "-"
 # The path only (%(U)s), never the query string, so a searched personnummer never reaches the log.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'

@@ -15,8 +15,9 @@ import requests
 from app.demo.stack import BIN, ROOT, free_port, wait_until
 
 
-@pytest.fixture
-def web_server(tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp_path = tmp_path_factory.mktemp("web_server")  # one server for the module's tests: starting one takes seconds
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "STATUS_", "SYNC_"))},
            "HOST": "127.0.0.1", "PORT": str(port), "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "web-server-test",
@@ -45,3 +46,10 @@ def test_idle_connections_a_browser_opens_ahead_do_not_hold_the_workers(web_serv
     finally:
         for connection in idle:
             connection.close()
+
+
+def test_each_answer_closes_its_connection_so_the_next_request_goes_to_a_free_worker(web_server: str) -> None:
+    # A kept-alive connection would stay with one worker (one core, the GIL) while another sat idle.
+    with requests.Session() as session:
+        answers = [session.get(f"{web_server}/health", timeout=10) for _ in range(2)]
+    assert [a.headers.get("Connection", "").lower() for a in answers] == ["close", "close"]
