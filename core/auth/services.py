@@ -81,14 +81,24 @@ def issue_api_token(user: User) -> tuple[str, datetime]:
     return token, expires_at
 
 
+def _request_user_options() -> tuple:
+    # Every request loads its user: one statement with the roles its permission checks read; the
+    # product areas (mapped selectin) only when a use case reads them.
+    return joinedload(User.role_rows), lazyload(User.product_areas)
+
+
+def user_for_request(user_id: int) -> User | None:
+    """Return the active user a browser session belongs to."""
+    user = db.session.get(User, user_id, options=_request_user_options())
+    return user if user is not None and user.active else None
+
+
 def user_for_token(token: str) -> User | None:
     """Return the active user a valid (unexpired, unrevoked) bearer token belongs to."""
-    # Every API request asks: one statement for the token, the user and the roles its permission
-    # check reads; the product areas only when a use case needs them.
     return db.session.scalars(
         select(User).join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == digest(token), token_valid(utcnow()), User.active)
-        .options(joinedload(User.role_rows), lazyload(User.product_areas))
+        .options(*_request_user_options())
         .execution_options(populate_existing=True)  # a revocation since the last look must count
     ).unique().first()
 
