@@ -50,5 +50,8 @@ def test_idle_connections_a_browser_opens_ahead_do_not_hold_the_workers(web_serv
 def test_each_answer_closes_its_connection_so_the_next_request_goes_to_a_free_worker(web_server: str) -> None:
     # A kept-alive connection would stay with one worker (one core, the GIL) while another sat idle.
     with requests.Session() as session:
-        answers = [session.get(f"{web_server}/health", timeout=10) for _ in range(2)]
-    assert [a.headers.get("Connection", "").lower() for a in answers] == ["close", "close"]
+        answers = [session.get(f"{web_server}{path}", timeout=10) for path in ("/health", "/login", "/health")]
+        polls = [session.get(f"{web_server}/status.json", timeout=10) for _ in range(2)]
+    assert [a.headers.get("Connection", "").lower() for a in answers] == ["close"] * 3
+    # The status page's pollers keep theirs: answered from cached bytes, a connection each would cost more.
+    assert [p.headers.get("Connection", "").lower() for p in polls] == ["keep-alive"] * 2
