@@ -39,3 +39,10 @@ def post_worker_init(worker):  # noqa: ANN001, ARG001
     for name in ("gunicorn.error", "gunicorn.access"):
         for handler in logging.getLogger(name).handlers:
             protect_handler(handler)
+
+
+def pre_request(worker, req):  # noqa: ANN001, ARG001
+    from status.wsgi import keeps_connection  # one rule for both servers (see there)
+
+    if not keeps_connection(req.method, req.path):
+        req.must_close = True

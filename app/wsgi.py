@@ -2,8 +2,9 @@
 import logging
 
 from app import create_app
-from status.wsgi import QuietPolls
+from status.wsgi import CloseConnections, QuietPolls
 
 app = create_app()
+app.wsgi_app = CloseConnections(app.wsgi_app)  # type: ignore[method-assign]
 # granian writes its access log through this logger (gunicorn.conf.py has its own logger class).
 logging.getLogger("granian.access").addFilter(QuietPolls())

@@ -86,6 +86,11 @@ class Server:
         return [self.pid, *self.worker_pids()]
 
 
+# gunicorn.conf.py's access-log line with the request time in µs (%(D)s) instead of whole ms, for
+# benchmarks whose answers take a few ms: `options=("--access-logformat", MICROSECOND_LOG_FORMAT)`.
+MICROSECOND_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(D)sus'
+
+
 @contextmanager
 def gunicorn(env: dict[str, str], log: Path, workers: int | None = None, options: Sequence[str] = (),
              timeout: float = 60) -> Iterator[Server]:
@@ -152,9 +157,10 @@ class CpuMeter:
     def cores(self, name: str) -> float:
         return self.used[name] / self.seconds
 
-    def other_cores(self, elsewhere: float = 0.0) -> float:
-        """Return the cores used outside the groups, less `elsewhere` CPU seconds known to be ours."""
-        return max(0.0, self.machine - sum(self.used.values()) - elsewhere) / self.seconds
+    def other_cores(self, elsewhere: float = 0.0, only: Sequence[str] | None = None) -> float:
+        """Return the cores used outside the groups (or the groups named in `only`), less `elsewhere` CPU seconds."""
+        ours = sum(seconds for name, seconds in self.used.items() if only is None or name in only)
+        return max(0.0, self.machine - ours - elsewhere) / self.seconds
 
 
 def busy_note(busiest: float, during: str, advice: str) -> str | None:
@@ -241,9 +247,21 @@ class Measurement:
     latencies_ms: list[float]  # client-side
     seconds: float
     errors: int
-    server_ms: list[float]  # gunicorn's own request times (whole ms)
+    server_ms: list[float]  # gunicorn's own request times (whole ms, or µs with MICROSECOND_LOG_FORMAT)
     peak_rss_mb: float  # the workers' highest
     cores: dict[str, float]  # CPU used meanwhile: workers (with the master), client, other processes
+    worker_cpu_seconds: tuple[float, ...] = ()  # each worker's own, in worker order: how the load was spread
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """Return the workers' (and master's) CPU time per answered request, in ms."""
+        return self.cores["workers"] * self.seconds / max(len(self.latencies_ms), 1) * 1000
+
+    @property
+    def busiest_worker_share(self) -> float:
+        """Return the share of the workers' CPU the busiest one used (1/workers: evenly spread)."""
+        total = sum(self.worker_cpu_seconds)
+        return max(self.worker_cpu_seconds) / total if total else float("nan")
 
     def percentile(self, p: float, values: list[float] | None = None) -> float:
         return percentile(self.latencies_ms if values is None else values, p)
@@ -265,16 +283,20 @@ def measure(server: Server, client: Client, name: str, target_ms: float | None, 
     workers = server.worker_pids()
     reset_peak_rss(workers)
     log_offset = server.log.stat().st_size
-    with CpuMeter({"workers": [server.pid, *workers], "client": [os.getpid()]}) as cpu:
+    per_worker = {f"worker {pid}": [pid] for pid in workers}
+    with CpuMeter({"workers": [server.pid, *workers], "client": [os.getpid()], **per_worker}) as cpu:
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             results = list(pool.map(client.get, paths))
     time.sleep(0.3)  # let gunicorn's access-log lines land
-    with server.log.open("rb") as f:  # the access log's %(M)sms, for the answers that were 200s
+    with server.log.open("rb") as f:  # the access log's %(M)sms (or %(D)sus), for the answers that were 200s
         f.seek(log_offset)
-        server_ms = [float(ms) for ms in re.findall(rb'" 200 \S+ (\d+)ms$', f.read(), re.MULTILINE)]
-    cores = {"workers": cpu.cores("workers"), "client": cpu.cores("client"), "other": cpu.other_cores()}
+        server_ms = [float(time) / (1000 if unit == b"us" else 1)
+                     for time, unit in re.findall(rb'" 200 \S+ (\d+)(ms|us)$', f.read(), re.MULTILINE)]
+    cores = {"workers": cpu.cores("workers"), "client": cpu.cores("client"),
+             "other": cpu.other_cores(only=("workers", "client"))}  # the per-worker groups are within "workers"
     return Measurement(name, target_ms, concurrency, [ms for ms, _ in results], cpu.seconds,
-                       sum(not ok for _, ok in results), server_ms, max(peak_rss_mb(pid) for pid in workers), cores)
+                       sum(not ok for _, ok in results), server_ms, max(peak_rss_mb(pid) for pid in workers), cores,
+                       tuple(cpu.used[name] for name in per_worker))
 
 
 def measure_phase(server: Server, client: Client, name: str, target_ms: float | None, paths: list[str], plan: Plan,

@@ -42,10 +42,14 @@ from app.demo.seed import DEFAULT_SEED  # noqa: E402
 from core.models import Article, Patient, Prescription, PrescriptionRow, UnitPayer, User  # noqa: E402
 from core.models.users import user_product_areas, user_units  # noqa: E402
 from app.prescribing.quantity import prescription_expires_on  # noqa: E402
+from prescribing_goals import load_line, print_scaling, print_search_goals  # noqa: E402
 from prescribing_profile import diagnose  # noqa: E402
 from stores import seeded_store, store_location, store_size  # noqa: E402
 
-TARGETS_MS = {"search": 20.0, "overview": 40.0, "receipt": 50.0}  # p95, from the performance issue
+TARGETS_MS = {"search": 20.0, "overview": 40.0, "receipt": 50.0, "bare": None}  # p95, from the performance issue
+BARE = "bare /health"  # the same server's cheapest answer: what HTTP, gunicorn and Flask cost alone
+SEARCHES = ("search YYYYMM", "search YYYY")
+PHASE_KEYS = ("search", "overview", "receipt")  # --phases: each phase's target key
 SECRET_KEY = "prescribing-bench"
 FIRST_NUMBER = 300_000_000  # far above the live series (100000001…), so numbers never collide
 HISTORY_DAYS = 548  # prescriptions spread over the last 18 months
@@ -189,6 +193,7 @@ def draw_phases(url: str, count: int, rng: random.Random) -> list[Phase]:
         numbers = _random_values(c, PRESCRIPTIONS.c.id, PRESCRIPTIONS.c.number, count, rng)
     engine.dispose()
     phases = [
+        Phase(BARE, "bare", ["/health"] * count),
         Phase("search YYYYMM", "search", [f"/api/v1/patients?q={p[:6]}" for p in personnummer]),
         Phase("search YYYY", "search", [f"/api/v1/patients?q={p[:4]}" for p in personnummer]),
         Phase("overview", "overview", [f"/api/v1/patients/{i}" for i in with_rows]),
@@ -224,9 +229,10 @@ def measure_all(server: harness.Server, token: str, phases: list[Phase], args: a
 def print_measurement(m: harness.Measurement) -> None:
     errors = f"  ERRORS {m.errors}" if m.errors else ""
     print(f"{m.name:<14} c={m.concurrency}  n={len(m.latencies_ms):<4} p50 {m.percentile(50):6.1f}  "
-          f"p95 {m.percentile(95):6.1f}  p99 {m.percentile(99):6.1f} ms  (server p50 {m.percentile(50, m.server_ms):3.0f}"
-          f"  p95 {m.percentile(95, m.server_ms):3.0f} ms)  {m.per_second:6.1f} req/s{errors}")
-    print(f"{'':<19} worker peak RSS {m.peak_rss_mb:4.0f} MB; CPU cores used: workers {m.cores['workers']:.2f}, "
+          f"p95 {m.percentile(95):6.1f}  p99 {m.percentile(99):6.1f} ms  (server p50 {m.percentile(50, m.server_ms):5.2f}"
+          f"  p95 {m.percentile(95, m.server_ms):5.2f} ms)  {m.per_second:6.1f} req/s{errors}")
+    print(f"{'':<19} worker peak RSS {m.peak_rss_mb:4.0f} MB; CPU cores used: workers {m.cores['workers']:.2f} "
+          f"({m.cpu_ms_per_request:.2f} ms/request, busiest worker {m.busiest_worker_share:.0%}), "
           f"client {m.cores['client']:.2f}, other processes {m.cores['other']:.2f}", flush=True)
 
 
@@ -244,6 +250,9 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--reset-schema", action="store_true", help="PostgreSQL: drop and recreate schema public")
     parser.add_argument("--chunk-rows", type=int, default=20_000, help="prescription rows per insert")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--phases", nargs="+", choices=PHASE_KEYS, default=list(PHASE_KEYS),
+                        help="which phases to measure (the bare endpoint always)")
+    parser.add_argument("--keep-alive", type=int, help="gunicorn --keep-alive seconds (default: gunicorn.conf.py's)")
     parser.add_argument("--requests", type=int, default=500, help="measured requests per phase and concurrency")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4],
@@ -262,13 +271,21 @@ def main() -> None:
             if store.build:
                 build_store(store.url, args.patients, args.seed, args.chunk_rows)
             print(f"store: {store.url} — size {store_size(store)}")
-            phases = draw_phases(store.url, harness.Plan.from_args(args).paths_needed, random.Random(args.seed))
+            phases = [phase for phase in draw_phases(store.url, harness.Plan.from_args(args).paths_needed,
+                                                     random.Random(args.seed))
+                      if phase.target == "bare" or phase.target in args.phases]
             env = {**os.environ, "DATABASE_URL": store.url, "SECRET_KEY": SECRET_KEY}
-            with harness.gunicorn(env, work / "gunicorn.log", workers=args.workers) as server:
+            options = ["--access-logformat", harness.MICROSECOND_LOG_FORMAT]
+            if args.keep_alive is not None:
+                options += ["--keep-alive", str(args.keep_alive)]
+            with harness.gunicorn(env, work / "gunicorn.log", workers=args.workers, options=options) as server:
                 token = harness.token_for(server.base_url, "prescriber")
-                print(f"\ngunicorn {args.workers} workers at {server.base_url}; latencies client-side, ms")
+                print(f"\ngunicorn {args.workers} workers at {server.base_url} ({server.options}); "
+                      f"latencies client-side, ms; {load_line()}")
                 results = measure_all(server, token, phases, args, repeat_if_disturbed=store.sqlite_file is not None)
             harness.print_verdicts(results, f"\ntargets (p95 through HTTP, {args.workers} gunicorn workers):", 14)
+            print_search_goals(results, SEARCHES, BARE)
+            print_scaling(results, "receipt PDF", args.workers)
             if args.profile_requests:
                 peaks = {phase.name: max((m.per_second for m in results if m.name == phase.name), default=0.0)
                          for phase in phases}

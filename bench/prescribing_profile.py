@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -37,6 +38,8 @@ class Profile:
     committed_at: float | None = None
     after_commit_ms: list[float] = field(default_factory=list)
     after_commit_statements: int = 0
+    cpu_ms: float = 0.0  # this process's CPU time per request
+    python_calls: float = 0.0  # Python function calls per request: the same on a busy machine as on a quiet one
 
 
 def statement_label(statement: str) -> str:
@@ -123,15 +126,38 @@ def diagnose(url: str, secret_key: str, token: str, phases: dict[str, list[str]]
                 profile.request_ms.append((finished - started) * 1000)
                 if profile.committed_at is not None:
                     profile.after_commit_ms.append((finished - profile.committed_at) * 1000)
+        measure_cost(client, headers, paths[:count], profile)
         print_profile(name, profile, peak_per_second.get(name, 0.0))
         print_plans(engine, profile)
+
+
+def measure_cost(client, headers: dict[str, str], paths: list[str], profile: Profile) -> None:  # noqa: ANN001
+    """Record CPU time per request, then (a second pass) Python function calls per request."""
+    started = time.process_time()
+    for path in paths:
+        client.get(path, headers=headers)
+    profile.cpu_ms = (time.process_time() - started) / len(paths) * 1000
+    calls = 0
+
+    def count(_frame, event: str, _arg) -> None:  # noqa: ANN001
+        nonlocal calls
+        calls += event == "call"
+
+    sys.setprofile(count)
+    try:
+        for path in paths:
+            client.get(path, headers=headers)
+    finally:
+        sys.setprofile(None)
+    profile.python_calls = calls / len(paths)
 
 
 def print_profile(name: str, profile: Profile, peak_per_second: float) -> None:
     n = len(profile.request_ms)
     total = sum(profile.request_ms) / n
     ordered = sorted(profile.request_ms)
-    print(f"\n  {name}: mean {total:.2f} ms/request, p95 {ordered[int(0.95 * (n - 1))]:.2f} ms")
+    print(f"\n  {name}: mean {total:.2f} ms/request, p95 {ordered[int(0.95 * (n - 1))]:.2f} ms; CPU {profile.cpu_ms:.2f} "
+          f"ms/request; {profile.python_calls:,.0f} Python calls/request (unmoved by other load: compare runs by it)")
     if profile.lock_held_ms:
         held = sum(profile.lock_held_ms) / n
         # Utilisation of the one write lock at the best HTTP throughput measured: how often a

@@ -12,9 +12,11 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 WRITE = "write_transaction"  # execution option and session flag of a write transaction
+# Execution option: the write is one statement, which SQLite then runs without BEGIN (autocommit).
+SINGLE_STATEMENT = "single_statement_write"
 
 
-def begin_write(session: Session | None = None) -> None:
+def begin_write(session: Session | None = None, *, single_statement: bool = False) -> None:
     """Start the use case's write transaction; on SQLite it begins IMMEDIATE.
 
     Call it first in every service function that writes. It ends the read
@@ -22,6 +24,10 @@ def begin_write(session: Session | None = None) -> None:
     begins one that holds SQLite's write lock from its first statement, so two
     writers queue on the busy timeout instead of one failing with SQLITE_BUSY
     when it upgrades a read snapshot (Django 5.1's "IMMEDIATE" mode, per use case).
+
+    `single_statement`: the use case writes with exactly one statement. SQLite then gets no BEGIN,
+    so the statement takes, uses and releases the write lock inside one call into SQLite: no
+    Python runs (and no other thread takes the GIL) while another worker waits for the lock.
     """
     from core.extensions import db
 
@@ -32,7 +38,7 @@ def begin_write(session: Session | None = None) -> None:
         raise RuntimeError("begin_write() must come before the use case changes anything")
     if session.in_transaction():
         session.commit()
-    session.connection(execution_options={WRITE: True})
+    session.connection(execution_options={WRITE: True, SINGLE_STATEMENT: single_statement})
     session.info[WRITE] = True
 
 
@@ -62,8 +68,10 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # noqa: ANN001
-        immediate = connection.get_execution_options().get(WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(SINGLE_STATEMENT, False):
+            return  # autocommit: the one statement is its own transaction; COMMIT is then a no-op
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE, False) else "BEGIN")
 
 
 def init_app(app: Flask) -> None:

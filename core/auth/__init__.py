@@ -4,14 +4,14 @@ from __future__ import annotations
 from flask import Flask, request
 
 from core.auth import guard
-from core.extensions import db, login_manager
+from core.extensions import login_manager
 
 
 def init_app(app: Flask) -> None:
     from core.auth import oidc, oidc_views
     from core.auth import credentials
     from core.auth.rules import SessionTimeouts
-    from core.auth.services import user_for_token
+    from core.auth.services import user_for_request, user_for_token
     from core.auth.session_interface import ServerSessionInterface
     from core.auth.views import bp
     from core.config import SESSION_ENVIRONMENT_KEYS, apply_environment
@@ -34,8 +34,7 @@ def init_app(app: Flask) -> None:
         # cookie can never carry a cross-site request into it.
         if guard.is_api_path(request.path):
             return None
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        return user_for_request(int(user_id))
 
     @login_manager.request_loader
     def _load_from_bearer_token(req) -> User | None:  # noqa: ANN001

@@ -6,7 +6,7 @@ from datetime import datetime
 from flask import current_app
 from flask_login import login_user
 from sqlalchemy import ColumnElement, and_, delete, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from core.auth.login_audit import LoginEvent
 from core.auth.passwords import verify_password
@@ -81,15 +81,26 @@ def issue_api_token(user: User) -> tuple[str, datetime]:
     return token, expires_at
 
 
+def _request_user_options() -> tuple:
+    # Every request loads its user: one statement with the roles its permission checks read; the
+    # product areas (mapped selectin) only when a use case reads them.
+    return joinedload(User.role_rows), lazyload(User.product_areas)
+
+
+def user_for_request(user_id: int) -> User | None:
+    """Return the active user a browser session belongs to."""
+    user = db.session.get(User, user_id, options=_request_user_options())
+    return user if user is not None and user.active else None
+
+
 def user_for_token(token: str) -> User | None:
     """Return the active user a valid (unexpired, unrevoked) bearer token belongs to."""
-    row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == digest(token)).options(joinedload(ApiToken.user))
+    return db.session.scalars(
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == digest(token), token_valid(utcnow()), User.active)
+        .options(*_request_user_options())
         .execution_options(populate_existing=True)  # a revocation since the last look must count
-    )
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
-        return None
-    return row.user
+    ).unique().first()
 
 
 def token_valid(now: datetime) -> ColumnElement[bool]:

@@ -5,8 +5,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from functools import lru_cache
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, TextClause, bindparam, func, insert, select, text
 from sqlalchemy.orm import contains_eager
 
 from core.clock import utcnow
@@ -43,6 +44,9 @@ ACTION_LABELS = {
     AccessAction.LOG_EXTRACT: "Logutdrag till patient",
 }
 
+# SQLite binds at most 32,766 values in one statement (five per row); a page shows at most 50.
+ROWS_PER_STATEMENT = 500
+
 
 @dataclass(frozen=True)
 class Mark:
@@ -67,11 +71,29 @@ def record_rows(marks: Iterable[Mark]) -> int:
          "context": m.context[:120]}
         for m in marks
     ]
-    if rows:
+    if not rows:
+        return 0
+    if len(rows) <= ROWS_PER_STATEMENT:
+        # One multi-row INSERT: on SQLite it holds the write lock only inside that one call.
+        parameters = {f"{key}_{i}": value for i, row in enumerate(rows) for key, value in row.items()}
+        begin_write(single_statement=True)
+        db.session.connection().execute(_multi_row_insert(len(rows)), parameters)
+    else:  # an export's thousands of rows: one transaction of many statements
         begin_write()
-        db.session.execute(insert(AccessLogEntry), rows)
-        db.session.commit()
+        db.session.connection().execute(insert(AccessLogEntry.__table__), rows)
+    db.session.commit()
     return len(rows)
+
+
+@lru_cache(maxsize=64)
+def _multi_row_insert(count: int) -> TextClause:
+    """Return INSERT … VALUES (…), (…) for `count` rows; as text, SQLAlchemy compiles it once and caches it."""
+    # (Core's insert().values([...]) is compiled anew at every execution.)
+    table = AccessLogEntry.__table__
+    names = ("at", "user_id", "patient_id", "action", "context")
+    rows = ", ".join("(" + ", ".join(f":{name}_{i}" for name in names) + ")" for i in range(count))
+    binds = [bindparam(f"{name}_{i}", type_=table.c[name].type) for i in range(count) for name in names]
+    return text(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {rows}").bindparams(*binds)
 
 
 def access_log_query(user_id: int | None = None, patient_id: int | None = None,

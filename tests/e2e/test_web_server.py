@@ -98,3 +98,13 @@ def test_the_access_log_names_paths_without_query_strings_and_skips_answered_sta
     assert '"GET /api/v1/patients" 401' in log
     assert "19900101" not in log and "q=" not in log  # the searched personnummer never reaches the log
     assert "/status.json" not in log
+
+
+def test_each_answer_closes_its_connection_so_the_next_request_goes_to_a_free_worker(web_server: Web) -> None:
+    # A kept-alive connection would stay with one worker (one core, the GIL) while another sat idle.
+    with requests.Session() as session:
+        answers = [session.get(f"{web_server.url}{path}", timeout=10) for path in ("/health", "/login", "/health")]
+        polls = [session.get(f"{web_server.url}/status.json", timeout=10) for _ in range(2)]
+    assert [a.headers.get("Connection", "").lower() for a in answers] == ["close"] * 3
+    # The status page's pollers keep theirs: answered from cached bytes, a connection each would cost more.
+    assert all(p.headers.get("Connection", "keep-alive").lower() != "close" for p in polls)

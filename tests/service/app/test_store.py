@@ -44,6 +44,43 @@ def test_sqlite_transactions_take_the_write_lock_when_they_begin(sqlite_engine):
         conn.close()
 
 
+def test_a_single_statement_write_holds_the_write_lock_only_inside_its_statement(sqlite_engine):
+    with sqlite_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    single = sqlite_engine.connect().execution_options(write_transaction=True, single_statement_write=True)
+    single.begin()  # no BEGIN: the statement below is its own transaction
+    single.execute(text("INSERT INTO t VALUES (1), (2)"))
+    other = sqlite_engine.connect().execution_options(write_transaction=True)
+    other.begin()  # BEGIN IMMEDIATE gets the lock although `single` has not committed
+    assert other.execute(text("SELECT count(*) FROM t")).scalar() == 2  # and sees the rows committed
+    other.rollback()
+    single.commit()  # a no-op
+    for conn in (single, other):
+        conn.close()
+
+
+def test_access_log_rows_of_a_page_are_written_in_one_statement(ctx):
+    from sqlalchemy import event
+
+    from core.privacy.access_log import AccessAction, Mark, record_rows
+
+    user, patients = factories.user(), [factories.patient() for _ in range(3)]
+    statements: list[str] = []
+
+    def listener(_conn, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert record_rows([Mark(user.id, p.id, AccessAction.SEARCH, "test") for p in patients]) == 3
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 1 and inserts[0].count("), (") == 2  # three rows in one VALUES list
+    logged = db.session.execute(text("SELECT patient_id FROM access_log WHERE user_id = :u"), {"u": user.id})
+    assert sorted(logged.scalars()) == sorted(p.id for p in patients)
+
+
 def test_migrations_match_the_models(ctx):
     context = MigrationContext.configure(db.session.connection())
     assert compare_metadata(context, db.metadata) == []
