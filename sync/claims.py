@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
@@ -90,6 +91,36 @@ def can_go_by_itself() -> tuple[int, datetime | None]:
         .where(OutboxItem.state.in_((PENDING, IN_FLIGHT)), ~behind_review, ~parent_stuck)).one()
     db.session.commit()
     return count or 0, earliest
+
+
+# PostgreSQL plans the claim from its statistics. A backlog captured since the last ANALYZE (a
+# fresh install, or an outage below autovacuum's 10 % of a large table) makes it believe almost
+# nothing is pending: every claim, lease check and acknowledgement then reads the whole backlog
+# instead of a few index entries, and a drain of 10,000 items slows to a third.
+STALE_BACKLOG = 1000
+
+
+def refresh_statistics() -> bool:
+    """On PostgreSQL, ANALYZE the outbox if the planner misjudges the backlog by half; commit; return whether it did."""
+    if not _is_postgres():
+        return False
+    pending = db.session.scalar(select(func.count()).select_from(
+        select(OutboxItem.id).where(OutboxItem.state == PENDING).limit(4 * STALE_BACKLOG).subquery()))
+    stale = False
+    if pending >= STALE_BACKLOG:
+        plan = db.session.execute(text("EXPLAIN (FORMAT JSON) SELECT id FROM sync_outbox WHERE state = 'pending'"))
+        stale = plan.scalar()[0]["Plan"]["Plan Rows"] * 2 < pending
+    db.session.commit()
+    if not stale:
+        return False
+    try:
+        db.session.execute(text("SET LOCAL lock_timeout = '1s'"))  # never wait long behind a VACUUM
+        db.session.execute(text("ANALYZE sync_outbox"))
+        db.session.commit()
+    except DBAPIError:
+        db.session.rollback()  # the plans stay slow, the claims stay correct
+        return False
+    return True
 
 
 def claim(worker: str, size: int, lease: timedelta, now: datetime, run_id: int | None) -> list[Claimed]:

@@ -122,6 +122,7 @@ class Sender:
     def _drain(self, client: MainServer, report: RunReport, breaker: Breaker, trial: bool, deadline: float | None,
                max_batches: int | None, on_batch: Callable[[RunReport], None] | None) -> None:
         """Claim and send batches until none is due, the budget is spent, or the breaker opens."""
+        claims.refresh_statistics()
         while True:
             if deadline is not None and time.monotonic() >= deadline:
                 report.stopped = "budget"
