@@ -30,28 +30,34 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import requests  # noqa: E402
-from flask import Flask  # noqa: E402
-from harness import CpuMeter  # noqa: E402
-from sqlalchemy import create_engine, event, select, text  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
+import requests
+from flask import Flask
+from harness import CpuMeter
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.exc import OperationalError
+from sync_support import migrated_app, store_url
 
-from core.config import normalise_database_url  # noqa: E402
-from core.extensions import db  # noqa: E402
-from sync.models import OutboxItem  # noqa: E402
-from sync.reference_server.store import Store  # noqa: E402
-from sync.sender import Sender  # noqa: E402
-from sync.settings import SyncSettings  # noqa: E402
-from sync_support import migrated_app, store_url  # noqa: E402
-from tests.service.sync.conftest import FAST, ReferenceServer, assert_exactly_once, capture, payload_for  # noqa: E402
-from tests.service.sync.proxy import Chaos, FlappingProxy  # noqa: E402
+from core.config import normalise_database_url
+from core.extensions import db
+from sync.models import OutboxItem
+from sync.reference_server.store import Store
+from sync.sender import Sender
+from sync.settings import SyncSettings
+from tests.service.sync.conftest import (
+    FAST,
+    ReferenceServer,
+    assert_exactly_once,
+    capture,
+    payload_for,
+)
+from tests.service.sync.proxy import Chaos, FlappingProxy
 
 KINDS = ("stock_move", "order", "work_order", "prescription")
 TARGETS = {"SQLite": 3000, "PostgreSQL": 1500}  # items/s, issue #18 point 7
 FLAP_COST = 2.0  # the flapping link may cost at most this many times the clean link's time per item
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The same chaos as tests/service/sync/test_flapping.py.
-CHAOS = dict(reset_request_rate=0.03, reset_response_rate=0.03, up_seconds=(0.3, 1.0), down_seconds=(0.05, 0.3))
+CHAOS = {"reset_request_rate": 0.03, "reset_response_rate": 0.03, "up_seconds": (0.3, 1.0), "down_seconds": (0.05, 0.3)}
 
 
 @dataclass
@@ -181,7 +187,7 @@ def _count_statements(app: Flask) -> tuple[dict[str, int], set[int]]:
 
     if engine.dialect.name == "postgresql":
         @event.listens_for(engine, "connect")
-        def _connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+        def _connect(dbapi_connection, _record) -> None:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 backends.add(cursor.fetchone()[0])
