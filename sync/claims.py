@@ -48,7 +48,7 @@ def _is_postgres() -> bool:
 
 def _attempts(rows: list[dict]) -> None:
     if rows:
-        db.session.execute(insert(SyncAttempt), rows)
+        db.session.execute(insert(SyncAttempt.__table__), rows)  # Core executemany: no ORM bulk bookkeeping
 
 
 def _ahead_in_queue(earlier):  # noqa: ANN001, ANN202
@@ -176,10 +176,7 @@ def free_expired(now: datetime, run_id: int | None) -> int:
 
 def release_expired(now: datetime, run_id: int | None) -> int:
     """Put items whose lease ran out back to pending, marked uncertain (they may have arrived)."""
-    query = select(OutboxItem.id).where(OutboxItem.state == IN_FLIGHT, OutboxItem.lease_expires_at <= now)
-    if _is_postgres():
-        query = query.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(query))
+    ids = list(db.session.scalars(_EXPIRED_LOCKED if _is_postgres() else _EXPIRED, {"now": now}))
     if not ids:
         return 0
     db.session.execute(
@@ -206,6 +203,8 @@ def _owned(ids: Sequence[int], worker: str) -> set[int]:
 T = OutboxItem.__table__
 _DUE = select(T.c.id).where(or_(and_(T.c.state == PENDING, T.c.next_attempt_at <= bindparam("now")),
                                 and_(T.c.state == IN_FLIGHT, T.c.lease_expires_at <= bindparam("now")))).limit(1)
+_EXPIRED = select(T.c.id).where(T.c.state == IN_FLIGHT, T.c.lease_expires_at <= bindparam("now"))
+_EXPIRED_LOCKED = _EXPIRED.with_for_update(skip_locked=True)
 _LEASE = (update(T).where(T.c.id.in_(bindparam("ids", expanding=True)), T.c.state == PENDING)
           .values(state=IN_FLIGHT, lease_owner=bindparam("worker"), lease_expires_at=bindparam("until"),
                   attempts=T.c.attempts + 1, last_attempt_at=bindparam("now"), state_changed_at=bindparam("now"))
@@ -220,17 +219,24 @@ _APPLY = (update(T)
                   send_alone=False, lease_owner=None, lease_expires_at=None, state_changed_at=bindparam("b_now")))
 
 
+@lru_cache(maxsize=64)
+def _ack_statement(size: int):  # noqa: ANN202 - built once per size, like the claim query
+    ids = [bindparam(f"i{n}", type_=T.c.id.type) for n in range(size)]
+    server_id = case(*[(ids[n], bindparam(f"s{n}", type_=T.c.server_id.type)) for n in range(size)], value=T.c.id)
+    now = bindparam("b_now", type_=T.c.state_changed_at.type)
+    return (update(T).where(T.c.id.in_(ids), _HELD)
+            .values(state=ACKED, server_id=server_id, registered_at=now, problem=None, conflict_server_id=None,
+                    last_error=None, next_attempt_at=now, uncertain=False, send_alone=False, lease_owner=None,
+                    lease_expires_at=None, state_changed_at=now)
+            .returning(T.c.id))
+
+
 def _ack_all(acked: Sequence[tuple[Claimed, Outcome]], worker: str, now: datetime) -> set[int]:
     """Mark registered items acked in one UPDATE (each its own server id); return the ids this worker still held."""
-    ids = [item.id for item, _ in acked]
-    server_id = case({item.id: outcome.server_id for item, outcome in acked}, value=T.c.id)
-    rows = db.session.execute(
-        update(T).where(T.c.id.in_(ids), _HELD)
-        .values(state=ACKED, server_id=server_id, registered_at=now, problem=None, conflict_server_id=None,
-                last_error=None, next_attempt_at=now, uncertain=False, send_alone=False, lease_owner=None,
-                lease_expires_at=None, state_changed_at=now)
-        .returning(T.c.id), {"b_worker": worker})
-    return set(rows.scalars())
+    params: dict[str, Any] = {"b_worker": worker, "b_now": now}
+    for n, (item, outcome) in enumerate(acked):
+        params[f"i{n}"], params[f"s{n}"] = item.id, outcome.server_id
+    return set(db.session.execute(_ack_statement(len(acked)), params).scalars())
 
 
 def _write_answers(part: Sequence[tuple[Claimed, Outcome]], worker: str, now: datetime, backoff: Backoff,
