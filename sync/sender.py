@@ -2,8 +2,9 @@
 
 One run: ask the circuit breaker; ask /have about items that may already be there (and, after
 a recovery, about recent registrations the server may have lost); then claim a batch, send it,
-write the answers, and again, until nothing is due, the time budget is spent, or the server
-falls again. No transaction is open while the network is used. Exactly once rests on three
+write the answers (leasing the next batch in the same commit while the queue flows), and again,
+until nothing is due, the time budget is spent, or the server falls again. No transaction is
+open while the network is used. Exactly once rests on three
 things: the key is generated once and the main server deduplicates on it forever; an item is
 only ever sent under a lease one sender holds; and an answer that did not arrive leaves the
 item pending and "uncertain", to be settled by /have or by the server's `duplicate`.
