@@ -80,18 +80,25 @@ class Result:
     def rate(self) -> float:
         return self.items / self.seconds
 
+    @property
+    def cpu_bound_rate(self) -> float:
+        """Items/s if the sender, the server and PostgreSQL took turns on a CPU of their own, waiting for nothing else."""
+        return self.items / (self.sender_cpu + self.server_cpu + (self.backend_cpu or 0.0))
+
     def row(self) -> str:
         per_item = 1e6 / self.items
         backend = f"{self.backend_cpu * per_item:8.0f}" if self.backend_cpu is not None else f"{'-':>8}"
         return (f"{self.store:<11} {self.link:<9} {self.rate:8.0f} {self.seconds:7.1f} {self.batches:7d} {self.runs:5d}"
                 f" {self.sender_cpu * per_item:9.0f} {self.server_cpu * per_item:8.0f} {backend}"
-                f" {self.statements / self.batches:9.1f} {self.commits / self.batches:8.1f} {self.other_cores:7.2f}")
+                f" {self.cpu_bound_rate:9.0f} {self.statements / self.batches:9.1f} {self.commits / self.batches:8.1f}"
+                f" {self.other_cores:7.2f}")
 
 
 HEADER = (f"{'store':<11} {'link':<9} {'items/s':>8} {'wall s':>7} {'batches':>7} {'runs':>5}"
-          f" {'sender':>9} {'server':>8} {'PG':>8} {'SQL/batch':>9} {'commits':>8} {'other':>7}\n"
+          f" {'sender':>9} {'server':>8} {'PG':>8} {'CPU-bound':>9} {'SQL/batch':>9} {'commits':>8} {'other':>7}\n"
           f"{'':<11} {'':<9} {'':>8} {'':>7} {'':>7} {'':>5}"
-          f" {'CPU µs/item (sender thread, server, PG backend)':>27}{'':>9} {'/batch':>8} {'cores':>7}")
+          f" {'CPU µs/item (sender thread, server, PG backend)':>27}{'':>9} {'items/s':>9} {'':>9} {'/batch':>8}"
+          f" {'cores':>7}")
 
 
 # --- the reference server alone -----------------------------------------------------------------
@@ -297,7 +304,8 @@ def main() -> None:
     print()
     for line in verdicts(results):
         print(line)
-    print(f"load average (uptime) after: {load()}  (other cores > 0.15: rates are noisy; compare CPU µs/item)")
+    print(f"load average (uptime) after: {load()}  (other cores > 0.15: rates are noisy; compare CPU µs/item."
+          " CPU-bound: 1e6 / the three CPU figures, the rate with no waits and no other load)")
 
 
 if __name__ == "__main__":
