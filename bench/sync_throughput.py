@@ -18,8 +18,10 @@ process, and over HTTP) are printed first as the ceiling.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,12 +47,12 @@ from sync.sender import Sender
 from sync.settings import SyncSettings
 from tests.service.sync.conftest import (
     FAST,
+    ROOT,
     ReferenceServer,
     assert_exactly_once,
     capture,
     payload_for,
 )
-from tests.service.sync.proxy import Chaos, FlappingProxy
 
 KINDS = ("stock_move", "order", "work_order", "prescription")
 TARGETS = {"SQLite": 3000, "PostgreSQL": 1500}  # items/s, issue #18 point 7
@@ -142,7 +144,7 @@ def measure(store: str, database_url: str | None, link: str, directory: Path, ar
     """Capture into a fresh outbox, drain it to a fresh server over the link, check exactly-once."""
     name = f"{store}-{link}".lower()
     server = ReferenceServer(directory, f"main-{name}").start()
-    proxy = (FlappingProxy(server.port, Chaos(**CHAOS, seed=args.seed)).start() if link == "flapping" else None)
+    proxy = ProxyProcess(server.port, args.seed) if link == "flapping" else None
     url, drop = store_url(database_url, directory, name.replace("-", "_"))
     try:
         app = migrated_app(url, **{**FAST, "MAIN_SERVER_URL": proxy.url if proxy else server.url,
@@ -165,13 +167,11 @@ def measure(store: str, database_url: str | None, link: str, directory: Path, ar
             db.session.remove()
             db.engine.dispose()
         assert not backends - set(groups.get("backend", ())), "the sender opened a second connection: its CPU is missing"
-        if proxy:
-            proxy.calm()
         assert_exactly_once(app, server)
         assert len(server.created()) == args.items, "not every item was registered"
         return Result(store, link, args.items, meter.seconds, batches, runs, thread_cpu, meter.used["server"],
                       meter.used.get("backend"), counts["statements"], counts["commits"], meter.other_cores(),
-                      proxy=_tally(proxy) if proxy else "")
+                      proxy=proxy.stop() if proxy else "")
     finally:
         if proxy:
             proxy.stop()
@@ -223,10 +223,38 @@ def _nothing_left() -> bool:
     return left is None
 
 
-def _tally(proxy: FlappingProxy) -> str:
-    t = proxy.tally
-    return (f"{t.down_spells} down spells, {t.refused_while_down} connections refused while down, "
-            f"{t.request_resets} requests and {t.response_resets} answers reset")
+class ProxyProcess:
+    """The flapping proxy in a process of its own: in ours its threads would take the GIL from the sender.
+
+    A real flapping network costs the sender no CPU; the wall time is what the chaos costs.
+    """
+
+    SCRIPT = """
+import json, sys
+from tests.service.sync.proxy import Chaos, FlappingProxy
+upstream, seed, chaos = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+proxy = FlappingProxy(upstream, Chaos(**{k: tuple(v) if isinstance(v, list) else v for k, v in chaos.items()},
+                                      seed=seed)).start()
+print(proxy.port, flush=True)
+sys.stdin.read()  # until the bench closes it
+t = proxy.tally
+print(f"{t.down_spells} down spells, {t.refused_while_down} connections refused while down, "
+      f"{t.request_resets} requests and {t.response_resets} answers reset", flush=True)
+proxy.stop()
+"""
+
+    def __init__(self, upstream_port: int, seed: int) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT, str(upstream_port), str(seed),
+                                         json.dumps(CHAOS)], cwd=ROOT, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        self.url = f"http://127.0.0.1:{int(self.process.stdout.readline())}"
+
+    def stop(self) -> str:
+        """Stop it; return its tally (once; afterwards an empty string)."""
+        if self.process.poll() is not None:
+            return ""
+        tally, _ = self.process.communicate(timeout=30)
+        return tally.strip()
 
 
 # --- the run ----------------------------------------------------------------------------------------
