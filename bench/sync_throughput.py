@@ -143,10 +143,11 @@ def _batches(items: int, batch: int, start: int = 0) -> list[dict]:
 def measure(store: str, database_url: str | None, link: str, directory: Path, args: argparse.Namespace) -> Result:
     """Capture into a fresh outbox, drain it to a fresh server over the link, check exactly-once."""
     name = f"{store}-{link}".lower()
-    server = ReferenceServer(directory, f"main-{name}").start()
-    proxy = ProxyProcess(server.port, args.seed) if link == "flapping" else None
+    server, proxy = ReferenceServer(directory, f"main-{name}"), None
     url, drop = store_url(database_url, directory, name.replace("-", "_"))
     try:
+        server.start()
+        proxy = ProxyProcess(server.port, args.seed) if link == "flapping" else None
         app = migrated_app(url, **{**FAST, "MAIN_SERVER_URL": proxy.url if proxy else server.url,
                                    "SYNC_BATCH_SIZE": args.batch_size, "SYNC_LEASE_SECONDS": 5.0,
                                    "SYNC_READ_TIMEOUT": 3.0})
