@@ -13,12 +13,12 @@ from app import create_app
 from core.config import TestConfig, normalise_database_url
 
 
-def store_url(database_url: str | None, directory: Path) -> tuple[str, Callable[[], None]]:
-    """Return the store's URL and a function that removes it afterwards."""
+def store_url(database_url: str | None, directory: Path, name: str = "outbox") -> tuple[str, Callable[[], None]]:
+    """Return the store's URL and a function that removes it afterwards; `name` tells stores of one run apart."""
     if not database_url:
-        return f"sqlite:///{directory / 'outbox.sqlite3'}", lambda: None
+        return f"sqlite:///{directory / f'{name}.sqlite3'}", lambda: None
     base = normalise_database_url(database_url)
-    schema = f"sync_bench_{os.getpid()}"
+    schema = f"sync_bench_{os.getpid()}_{name}"
     admin = create_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
@@ -47,7 +48,7 @@ def _is_postgres() -> bool:
 
 def _attempts(rows: list[dict]) -> None:
     if rows:
-        db.session.execute(insert(SyncAttempt), rows)
+        db.session.execute(insert(SyncAttempt.__table__), rows)  # Core executemany: no ORM bulk bookkeeping
 
 
 def _ahead_in_queue(earlier):  # noqa: ANN001, ANN202
@@ -92,6 +93,36 @@ def can_go_by_itself() -> tuple[int, datetime | None]:
     return count or 0, earliest
 
 
+# PostgreSQL plans the claim from its statistics. A backlog captured since the last ANALYZE (a
+# fresh install, or an outage below autovacuum's 10 % of a large table) makes it believe almost
+# nothing is pending: every claim, lease check and acknowledgement then reads the whole backlog
+# instead of a few index entries, and a drain of 10,000 items slows to a third.
+STALE_BACKLOG = 1000
+
+
+def refresh_statistics() -> bool:
+    """On PostgreSQL, ANALYZE the outbox if the planner misjudges the backlog by half; commit; return whether it did."""
+    if not _is_postgres():
+        return False
+    pending = db.session.scalar(select(func.count()).select_from(
+        select(OutboxItem.id).where(OutboxItem.state == PENDING).limit(4 * STALE_BACKLOG).subquery()))
+    stale = False
+    if pending >= STALE_BACKLOG:
+        plan = db.session.execute(text("EXPLAIN (FORMAT JSON) SELECT id FROM sync_outbox WHERE state = 'pending'"))
+        stale = plan.scalar()[0]["Plan"]["Plan Rows"] * 2 < pending
+    db.session.commit()
+    if not stale:
+        return False
+    try:
+        db.session.execute(text("SET LOCAL lock_timeout = '1s'"))  # never wait long behind a VACUUM
+        db.session.execute(text("ANALYZE sync_outbox"))
+        db.session.commit()
+    except DBAPIError:
+        db.session.rollback()  # the plans stay slow, the claims stay correct
+        return False
+    return True
+
+
 def claim(worker: str, size: int, lease: timedelta, now: datetime, run_id: int | None) -> list[Claimed]:
     """Free expired leases, then lease up to `size` sendable items to this worker; commit; return them.
 
@@ -101,6 +132,15 @@ def claim(worker: str, size: int, lease: timedelta, now: datetime, run_id: int |
     if not _anything_due(now):
         return []  # an idle tick takes no write lock
     begin_write()
+    claimed = _lease(worker, size, lease, now, run_id)
+    db.session.commit()
+    if claimed:
+        faults.checkpoint("after_lease_commit")
+    return claimed
+
+
+def _lease(worker: str, size: int, lease: timedelta, now: datetime, run_id: int | None) -> list[Claimed]:
+    """Lease the next sendable items in the open write transaction; return them in sending order."""
     release_expired(now, run_id)
     candidates = db.session.execute(_claimable(size, _is_postgres()), {"now": now}).all()
     if candidates and candidates[0].send_alone:
@@ -109,26 +149,14 @@ def claim(worker: str, size: int, lease: timedelta, now: datetime, run_id: int |
         ids = [c.id for c in candidates if not c.send_alone]
     claimed: list[Claimed] = []
     if ids:
-        db.session.execute(
-            update(OutboxItem).where(OutboxItem.id.in_(ids), OutboxItem.state == PENDING)
-            .values(state=IN_FLIGHT, lease_owner=worker, lease_expires_at=now + lease, attempts=OutboxItem.attempts + 1,
-                    last_attempt_at=now, state_changed_at=now)
-            .execution_options(synchronize_session=False))
-        claimed = [Claimed(*row) for row in db.session.execute(
-            select(OutboxItem.id, OutboxItem.key, OutboxItem.kind, OutboxItem.payload, OutboxItem.attempts)
-            .where(OutboxItem.id.in_(ids), OutboxItem.state == IN_FLIGHT, OutboxItem.lease_owner == worker)
-            .order_by(OutboxItem.priority, OutboxItem.id))]
-    db.session.commit()
-    if claimed:
-        faults.checkpoint("after_lease_commit")
+        rows = db.session.execute(_LEASE, {"ids": ids, "worker": worker, "until": now + lease, "now": now}).all()
+        claimed = [Claimed(*row[:5]) for row in sorted(rows, key=lambda row: (row.priority, row.id))]
     return claimed
 
 
 def _anything_due(now: datetime) -> bool:
     """Return (in a read that ends at once) whether an item is due or a lease has run out."""
-    due = db.session.scalar(select(OutboxItem.id).where(or_(
-        and_(OutboxItem.state == PENDING, OutboxItem.next_attempt_at <= now),
-        and_(OutboxItem.state == IN_FLIGHT, OutboxItem.lease_expires_at <= now))).limit(1))
+    due = db.session.scalar(_DUE, {"now": now})
     db.session.commit()
     return due is not None
 
@@ -148,10 +176,7 @@ def free_expired(now: datetime, run_id: int | None) -> int:
 
 def release_expired(now: datetime, run_id: int | None) -> int:
     """Put items whose lease ran out back to pending, marked uncertain (they may have arrived)."""
-    query = select(OutboxItem.id).where(OutboxItem.state == IN_FLIGHT, OutboxItem.lease_expires_at <= now)
-    if _is_postgres():
-        query = query.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(query))
+    ids = list(db.session.scalars(_EXPIRED_LOCKED if _is_postgres() else _EXPIRED, {"now": now}))
     if not ids:
         return 0
     db.session.execute(
@@ -173,10 +198,20 @@ def _owned(ids: Sequence[int], worker: str) -> set[int]:
     return set(db.session.scalars(query))
 
 
-# Core statements (not ORM) for executemany: one UPDATE per item, each still conditional.
+# Core statements (not ORM), built once. Each write is conditional on the item still being in
+# flight under this worker's lease; RETURNING says which were, in the same round trip.
 T = OutboxItem.__table__
+_DUE = select(T.c.id).where(or_(and_(T.c.state == PENDING, T.c.next_attempt_at <= bindparam("now")),
+                                and_(T.c.state == IN_FLIGHT, T.c.lease_expires_at <= bindparam("now")))).limit(1)
+_EXPIRED = select(T.c.id).where(T.c.state == IN_FLIGHT, T.c.lease_expires_at <= bindparam("now"))
+_EXPIRED_LOCKED = _EXPIRED.with_for_update(skip_locked=True)
+_LEASE = (update(T).where(T.c.id.in_(bindparam("ids", expanding=True)), T.c.state == PENDING)
+          .values(state=IN_FLIGHT, lease_owner=bindparam("worker"), lease_expires_at=bindparam("until"),
+                  attempts=T.c.attempts + 1, last_attempt_at=bindparam("now"), state_changed_at=bindparam("now"))
+          .returning(T.c.id, T.c.key, T.c.kind, T.c.payload, T.c.attempts, T.c.priority))
+_HELD = and_(T.c.state == IN_FLIGHT, T.c.lease_owner == bindparam("b_worker"))
 _APPLY = (update(T)
-          .where(T.c.id == bindparam("b_id"), T.c.state == IN_FLIGHT, T.c.lease_owner == bindparam("b_worker"))
+          .where(T.c.id == bindparam("b_id"), _HELD)
           .values(state=bindparam("b_state"), server_id=bindparam("b_server_id"),
                   registered_at=bindparam("b_registered_at"), problem=bindparam("b_problem"),
                   conflict_server_id=bindparam("b_conflict_server_id"), last_error=bindparam("b_error"),
@@ -184,42 +219,79 @@ _APPLY = (update(T)
                   send_alone=False, lease_owner=None, lease_expires_at=None, state_changed_at=bindparam("b_now")))
 
 
-def apply_outcomes(batch: Sequence[Claimed], outcomes: Sequence[Outcome], statuses: Sequence[str], worker: str,
-                   now: datetime, backoff: Backoff, run_id: int | None, rng: random.Random | None = None) -> dict[str, int]:
-    """Write the server's answers to the items this worker still holds; commit; return counts per new state."""
-    faults.checkpoint("after_reply_before_commit")
-    begin_write()
-    owned = _owned([c.id for c in batch], worker)
-    params, attempts, tally = [], [], {}
-    halfway = len(batch) // 2
-    for index, (item, outcome, status) in enumerate(zip(batch, outcomes, statuses)):
-        if index == halfway and index:
-            if params:
-                db.session.execute(_APPLY, params)
-                params = []
-            faults.checkpoint("mid_batch")
-        if item.id not in owned:
-            attempts.append(_attempt(item.id, run_id, now, "late", None, "answer came after the lease was lost"))
+@lru_cache(maxsize=64)
+def _ack_statement(size: int):  # noqa: ANN202 - built once per size, like the claim query
+    ids = [bindparam(f"i{n}", type_=T.c.id.type) for n in range(size)]
+    server_id = case(*[(ids[n], bindparam(f"s{n}", type_=T.c.server_id.type)) for n in range(size)], value=T.c.id)
+    now = bindparam("b_now", type_=T.c.state_changed_at.type)
+    return (update(T).where(T.c.id.in_(ids), _HELD)
+            .values(state=ACKED, server_id=server_id, registered_at=now, problem=None, conflict_server_id=None,
+                    last_error=None, next_attempt_at=now, uncertain=False, send_alone=False, lease_owner=None,
+                    lease_expires_at=None, state_changed_at=now)
+            .returning(T.c.id))
+
+
+def _ack_all(acked: Sequence[tuple[Claimed, Outcome]], worker: str, now: datetime) -> set[int]:
+    """Mark registered items acked in one UPDATE (each its own server id); return the ids this worker still held."""
+    params: dict[str, Any] = {"b_worker": worker, "b_now": now}
+    for n, (item, outcome) in enumerate(acked):
+        params[f"i{n}"], params[f"s{n}"] = item.id, outcome.server_id
+    return set(db.session.execute(_ack_statement(len(acked)), params).scalars())
+
+
+def _write_answers(part: Sequence[tuple[Claimed, Outcome]], worker: str, now: datetime, backoff: Backoff,
+                   rng: random.Random | None) -> set[int]:
+    """Write one part of the batch's answers; return the ids this worker still held (and so were written)."""
+    acked = [(item, outcome) for item, outcome in part if outcome.state == ACKED]
+    owned = _ack_all(acked, worker, now) if acked else set()
+    for item, outcome in part:  # conflicts, refusals, in progress: rare, one UPDATE each
+        if outcome.state == ACKED:
             continue
-        acked = outcome.state == ACKED
         retry = backoff.in_progress_seconds if outcome.retry_soon else 0.0
-        params.append({
+        result = db.session.execute(_APPLY, {
             "b_id": item.id, "b_worker": worker, "b_state": outcome.state, "b_now": now,
-            "b_server_id": outcome.server_id if acked else None, "b_registered_at": now if acked else None,
+            "b_server_id": None, "b_registered_at": None,
             "b_problem": json.dumps(outcome.problem, ensure_ascii=False) if outcome.problem else None,
             "b_conflict_server_id": _existing_id(outcome.problem) if outcome.state == CONFLICT else None,
             "b_error": outcome.error[:ERROR_LENGTH] if outcome.error else None,
             "b_next": now + timedelta(seconds=retry * (0.5 + (rng or random).random())),
             "b_uncertain": outcome.retry_soon,  # in progress at the server: it may well arrive
         })
+        if result.rowcount == 1:
+            owned.add(item.id)
+    return owned
+
+
+def apply_outcomes(batch: Sequence[Claimed], outcomes: Sequence[Outcome], statuses: Sequence[str], worker: str,
+                   now: datetime, backoff: Backoff, run_id: int | None, rng: random.Random | None = None, *,
+                   next_size: int = 0, lease: timedelta = timedelta(0)) -> tuple[dict[str, int], list[Claimed]]:
+    """Write the server's answers to the items this worker still holds, lease up to `next_size` more; commit.
+
+    Return counts per new state, and the next batch. One commit for both saves a durable commit
+    (an fsync on PostgreSQL) per batch; a kill before it loses both, which a lease expiry settles.
+    """
+    faults.checkpoint("after_reply_before_commit")
+    begin_write()
+    answers = list(zip(batch, outcomes))
+    halfway = len(answers) // 2
+    owned = _write_answers(answers[:halfway], worker, now, backoff, rng) if halfway else set()
+    if halfway:
+        faults.checkpoint("mid_batch")
+    owned |= _write_answers(answers[halfway:], worker, now, backoff, rng)
+    attempts, tally = [], {}
+    for item, outcome, status in zip(batch, outcomes, statuses):
+        if item.id not in owned:
+            attempts.append(_attempt(item.id, run_id, now, "late", None, "answer came after the lease was lost"))
+            continue
         attempts.append(_attempt(item.id, run_id, now, status, outcome.server_id, outcome.error))
         tally[outcome.state] = tally.get(outcome.state, 0) + 1
-    if params:
-        db.session.execute(_APPLY, params)
     _attempts(attempts)
-    _cascade([c for c, o in zip(batch, outcomes) if c.id in owned and o.state in (CONFLICT, DEAD)], now)
+    _cascade([c for c, o in answers if c.id in owned and o.state in (CONFLICT, DEAD)], now)
+    leased = _lease(worker, next_size, lease, now, run_id) if next_size else []
     db.session.commit()
-    return tally
+    if leased:
+        faults.checkpoint("after_lease_commit")
+    return tally, leased
 
 
 def _existing_id(problem: Mapping[str, Any] | None) -> str | None:

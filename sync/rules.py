@@ -123,8 +123,18 @@ def new_key() -> str:
     return str(uuid.uuid4())
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    # Exact types first: decoded JSON is all dicts, lists and scalars, and isinstance against
+    # the Mapping ABC is slow (the main server freezes every payload it receives).
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return value
+    if kind is list:
+        return [_plain(item) for item in value]
+    if kind is dict or isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):

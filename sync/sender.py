@@ -2,8 +2,9 @@
 
 One run: ask the circuit breaker; ask /have about items that may already be there (and, after
 a recovery, about recent registrations the server may have lost); then claim a batch, send it,
-write the answers, and again, until nothing is due, the time budget is spent, or the server
-falls again. No transaction is open while the network is used. Exactly once rests on three
+write the answers (leasing the next batch in the same commit while the queue flows), and again,
+until nothing is due, the time budget is spent, or the server falls again. No transaction is
+open while the network is used. Exactly once rests on three
 things: the key is generated once and the main server deduplicates on it forever; an item is
 only ever sent under a lease one sender holds; and an answer that did not arrive leaves the
 item pending and "uncertain", to be settled by /have or by the server's `duplicate`.
@@ -126,20 +127,24 @@ class Sender:
     def _drain(self, client: MainServer, report: RunReport, breaker: Breaker, trial: bool, deadline: float | None,
                max_batches: int | None, on_batch: Callable[[RunReport], None] | None) -> None:
         """Claim and send batches until none is due, the budget is spent, or the breaker opens."""
+        claims.refresh_statistics()
+        batch: list[claims.Claimed] = []  # leased in the same commit as the last batch's answers
         while True:
-            if deadline is not None and time.monotonic() >= deadline:
-                report.stopped = "budget"
-                return
-            if max_batches is not None and report.batches >= max_batches:
-                report.stopped = "limit"
-                return
-            size = 1 if trial else self.settings.batch_size  # half-open: one item decides
-            batch = claims.claim(self.worker, size, self.lease, self.clock(), report.run_id)
             if not batch:
-                report.stopped = "empty"
-                return
+                if deadline is not None and time.monotonic() >= deadline:
+                    report.stopped = "budget"
+                    return
+                if max_batches is not None and report.batches >= max_batches:
+                    report.stopped = "limit"
+                    return
+                size = 1 if trial else self.settings.batch_size  # half-open: one item decides
+                batch = claims.claim(self.worker, size, self.lease, self.clock(), report.run_id)
+                if not batch:
+                    report.stopped = "empty"
+                    return
             self._ensure_run(report)
-            answered = self._send(client, batch, report)
+            answered, batch = self._send(client, batch, report, self._next_size(batch, trial or bool(breaker.failures),
+                                                                                 deadline, max_batches, report))
             if on_batch:
                 on_batch(report)
             if answered:
@@ -180,8 +185,24 @@ class Sender:
             after = chunk[-1][0]
         breaker_state.verification_done(self.clock())
 
-    def _send(self, client: MainServer, batch: list[claims.Claimed], report: RunReport) -> bool:
-        """Send one claimed batch and write what came of it; return whether the server answered."""
+    def _next_size(self, batch: list[claims.Claimed], breaker_busy: bool, deadline: float | None,
+                   max_batches: int | None, report: RunReport) -> int:
+        """Return how many items to lease with this batch's answers (one commit for both), 0 for none.
+
+        Only while a full queue flows: the batch was full, the breaker has nothing to write, and the
+        run will go on (budget, limit), so a leased batch is always sent next.
+        """
+        size = self.settings.batch_size
+        if len(batch) < size or breaker_busy or (deadline is not None and time.monotonic() >= deadline):
+            return 0
+        return 0 if max_batches is not None and report.batches + 1 >= max_batches else size
+
+    def _send(self, client: MainServer, batch: list[claims.Claimed], report: RunReport,
+              next_size: int = 0) -> tuple[bool, list[claims.Claimed]]:
+        """Send one claimed batch and write what came of it (leasing up to `next_size` more in the same commit).
+
+        Return whether the server answered, and the next batch if one was leased.
+        """
         report.batches += 1
         report.sent += len(batch)
         items = [BatchItem(c.key, c.kind, json.loads(c.payload)) for c in batch]
@@ -189,7 +210,7 @@ class Sender:
         try:
             body = client.batch(items)
         except TransportError as exc:
-            return self._call_failed(client, batch, exc, report)
+            return self._call_failed(client, batch, exc, report), []
         try:
             results = check_results([c.key for c in batch], body)
             outcomes = [outcome_of(result) for result in results]
@@ -198,16 +219,17 @@ class Sender:
             claims.release(batch, self.worker, self.clock(), error=f"svaret följer inte kontraktet: {exc}",
                            outcome="ambiguous", uncertain=True, backoff=self.settings.backoff, run_id=report.run_id,
                            rng=self.rng)
-            return False
-        tally = claims.apply_outcomes(batch, outcomes, [str(r.get("status")) for r in results], self.worker,
-                                      self.clock(), self.settings.backoff, report.run_id, self.rng)
+            return False, []
+        tally, leased = claims.apply_outcomes(batch, outcomes, [str(r.get("status")) for r in results], self.worker,
+                                              self.clock(), self.settings.backoff, report.run_id, self.rng,
+                                              next_size=next_size, lease=self.lease)
         report.registered += tally.get("acked", 0)
         if tally.get("acked"):
             _notify_acked(self.clock())
         report.conflicts += tally.get("conflict", 0)
         report.dead += tally.get("dead", 0)
         report.retried += tally.get("pending", 0)
-        return True
+        return True, leased
 
     def _call_failed(self, client: MainServer, batch: list[claims.Claimed], exc: TransportError,
                      report: RunReport) -> bool:
