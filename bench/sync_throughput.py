@@ -39,7 +39,7 @@ from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.exc import OperationalError
 from sync_support import migrated_app, store_url
 
-from core.config import normalise_database_url
+from core.config import Config, normalise_database_url
 from core.extensions import db
 from sync.models import OutboxItem
 from sync.reference_server.store import Store
@@ -57,6 +57,10 @@ from tests.service.sync.conftest import (
 KINDS = ("stock_move", "order", "work_order", "prescription")
 TARGETS = {"SQLite": 3000, "PostgreSQL": 1500}  # items/s, issue #18 point 7
 FLAP_COST = 2.0  # the flapping link may cost at most this many times the clean link's time per item
+# How the sender waits after failures is measured as deployed: the product's breaker and backoff, not
+# the tests' fast ones (with those, a flapping link looked 9 × cheaper than it was).
+AS_DEPLOYED = ("SYNC_BREAKER_FAILURES", "SYNC_BREAKER_COOLDOWN_SECONDS", "SYNC_BREAKER_COOLDOWN_CAP_SECONDS",
+               "SYNC_BACKOFF_BASE_SECONDS", "SYNC_BACKOFF_CAP_SECONDS", "SYNC_IN_PROGRESS_RETRY_SECONDS")
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The same chaos as tests/service/sync/test_flapping.py.
 CHAOS = {"reset_request_rate": 0.03, "reset_response_rate": 0.03, "up_seconds": (0.3, 1.0), "down_seconds": (0.05, 0.3)}
@@ -148,7 +152,8 @@ def measure(store: str, database_url: str | None, link: str, directory: Path, ar
     try:
         server.start()
         proxy = ProxyProcess(server.port, args.seed) if link == "flapping" else None
-        app = migrated_app(url, **{**FAST, "MAIN_SERVER_URL": proxy.url if proxy else server.url,
+        deployed = {key: getattr(Config, key) for key in AS_DEPLOYED}
+        app = migrated_app(url, **{**FAST, **deployed, "MAIN_SERVER_URL": proxy.url if proxy else server.url,
                                    "SYNC_BATCH_SIZE": args.batch_size, "SYNC_LEASE_SECONDS": 5.0,
                                    "SYNC_READ_TIMEOUT": 3.0})
         capture(app, args.items)
