@@ -18,10 +18,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, event, or_, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.clockjump import due_clause
 from core.extensions import db
 from core.mail import MailError, build_message, new_message_id, send_mail
 from core.models.outgoing_mail import MAIL_FAILED, MAIL_QUEUED, MAIL_SENT, OutgoingMail
@@ -92,13 +93,11 @@ def worker_id() -> str:
 
 
 def _due(now: datetime):  # noqa: ANN202
-    column = OutgoingMail.next_attempt_at
-    return or_(column <= now, column > now + LONGEST_BACKOFF + CLOCK_SLACK)
+    return due_clause(OutgoingMail.next_attempt_at, now, LONGEST_BACKOFF + CLOCK_SLACK)
 
 
 def _unclaimed(now: datetime):  # noqa: ANN202
-    column = OutgoingMail.claimed_until
-    return or_(column.is_(None), column <= now, column > now + CLAIM_TIMEOUT + CLOCK_SLACK)
+    return due_clause(OutgoingMail.claimed_until, now, CLAIM_TIMEOUT + CLOCK_SLACK)
 
 
 def deliver_due(now: datetime | None = None, *, only: Iterable[int] | None = None, limit: int = 100,

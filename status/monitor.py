@@ -15,7 +15,7 @@ from core.clock import to_local
 from core.extensions import db
 from core.store import begin_write
 from status import incidents
-from status.clockjump import due_clause
+from core.clockjump import due_clause
 from status.incidents import CUSTOMER_SERVICE, MAIN_SERVER, REFERENCE_TARGET
 from status.machine import DOWN, MAINTENANCE, UP, Machine, Observation, Transition, advance
 from status.models import Component, Outage, ProbeResult

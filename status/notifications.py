@@ -26,7 +26,7 @@ from core.mail_outbox import deliver_due as deliver_mail, queue_mail
 from core.store import begin_write
 from core.outbound import TransportError, request_json
 from status import messages
-from status.clockjump import due_clause, expired_clause
+from core.clockjump import due_clause, expired_clause
 from status.links import public_url, unsubscribe_token
 from status.models import Driftinfo, Incident, IncidentUpdate, Notification, Subscriber
 from status.rules import RESERVE_NOTICE_ROLES, SERVICEDESK, escalation_plan, reminder_number
