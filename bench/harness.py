@@ -115,6 +115,38 @@ def gunicorn(env: dict[str, str], log: Path, workers: int | None = None, options
         yield server
 
 
+WORKER_STARTED = re.compile(r"Started worker-|Booting worker")  # granian's line, gunicorn's
+
+
+@contextmanager
+def web(server: str, env: dict[str, str], log: Path, app: str = "app.wsgi:app",
+        ready_path: str = "/health") -> Iterator[Server]:
+    """Start bin/web (the product's web command) with WEB_SERVER=server and WEB_APP=app on a free port.
+
+    Yields once `ready_path` answers and every worker (WEB_WORKERS, default 2) is up; always stops it.
+    """
+    port = free_port()
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**env, "WEB_SERVER": server, "WEB_APP": app, "HOST": "127.0.0.1", "PORT": str(port),
+           "PATH": f"{bin_dir}:{env.get('PATH', '')}"}
+    workers = int(env.get("WEB_WORKERS", "2"))
+    with running([str(ROOT / "bin" / "web")], env, log) as process:
+        options = f"bin/web, WEB_SERVER={server}, {workers} workers"
+        if server == "granian":
+            options += f" × {env.get('WEB_THREADS', '8')} threads"
+        started = Server(f"http://127.0.0.1:{port}", port, process.pid, log, options)
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                sys.exit(f"{server} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            with urllib.request.urlopen(f"{started.base_url}{ready_path}", timeout=5):
+                # Every worker up: a SIGTERM while one still loads the app can leave granian waiting for it.
+                return len(WORKER_STARTED.findall(log.read_text())) >= workers
+        if not wait_until(ready, 60, step=0.2):
+            sys.exit(f"{server} did not answer {ready_path} within 60 s")
+        yield started
+
+
 # ---------------------------------------------------------------- CPU and memory
 
 
@@ -247,7 +279,7 @@ class Measurement:
     latencies_ms: list[float]  # client-side
     seconds: float
     errors: int
-    server_ms: list[float]  # gunicorn's own request times (whole ms, or µs with MICROSECOND_LOG_FORMAT)
+    server_ms: list[float]  # the server's own request times: gunicorn's µs (MICROSECOND_LOG_FORMAT), granian's ms
     peak_rss_mb: float  # the workers' highest
     cores: dict[str, float]  # CPU used meanwhile: workers (with the master), client, other processes
     worker_cpu_seconds: tuple[float, ...] = ()  # each worker's own, in worker order: how the load was spread
@@ -287,11 +319,11 @@ def measure(server: Server, client: Client, name: str, target_ms: float | None, 
     with CpuMeter({"workers": [server.pid, *workers], "client": [os.getpid()], **per_worker}) as cpu:
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             results = list(pool.map(client.get, paths))
-    time.sleep(0.3)  # let gunicorn's access-log lines land
-    with server.log.open("rb") as f:  # the access log's %(M)sms (or %(D)sus), for the answers that were 200s
+    time.sleep(0.3)  # let the access-log lines land
+    with server.log.open("rb") as f:  # the server's own request time (ms or µs) of the answers that were 200s
         f.seek(log_offset)
         server_ms = [float(time) / (1000 if unit == b"us" else 1)
-                     for time, unit in re.findall(rb'" 200 \S+ (\d+)(ms|us)$', f.read(), re.MULTILINE)]
+                     for time, unit in re.findall(rb'" 200 \S+ ([\d.]+)(ms|us)$', f.read(), re.MULTILINE)]
     cores = {"workers": cpu.cores("workers"), "client": cpu.cores("client"),
              "other": cpu.other_cores(only=("workers", "client"))}  # the per-worker groups are within "workers"
     return Measurement(name, target_ms, concurrency, [ms for ms, _ in results], cpu.seconds,

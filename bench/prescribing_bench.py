@@ -1,7 +1,7 @@
-"""Benchmark patient search, patient overview and receipt PDF through the HTTP API under gunicorn.
+"""Benchmark patient search, patient overview and receipt PDF through the HTTP API.
 
-Builds a store of N patients with about three prescription rows each, starts the app under
-gunicorn (two workers), measures each endpoint with one and with several client threads, prints
+Builds a store of N patients with about three prescription rows each, starts the app as deployed
+(bin/web: granian, two workers; --server gunicorn for gunicorn), measures each endpoint with one and with several client threads, prints
 p50/p95/p99, throughput and the workers' peak RSS against the targets, then profiles the same
 requests in-process (SQL statement times, query plans, access-log write, PDF render).
 
@@ -47,7 +47,7 @@ from prescribing_profile import diagnose  # noqa: E402
 from stores import seeded_store, store_location, store_size  # noqa: E402
 
 TARGETS_MS = {"search": 20.0, "overview": 40.0, "receipt": 50.0, "bare": None}  # p95, from the performance issue
-BARE = "bare /health"  # the same server's cheapest answer: what HTTP, gunicorn and Flask cost alone
+BARE = "bare /health"  # the same server's cheapest answer: what HTTP, the server and Flask cost alone
 SEARCHES = ("search YYYYMM", "search YYYY")
 PHASE_KEYS = ("search", "overview", "receipt")  # --phases: each phase's target key
 SECRET_KEY = "prescribing-bench"
@@ -249,10 +249,12 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", help="build into this (empty) database instead of a SQLite file")
     parser.add_argument("--reset-schema", action="store_true", help="PostgreSQL: drop and recreate schema public")
     parser.add_argument("--chunk-rows", type=int, default=20_000, help="prescription rows per insert")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian",
+                        help="the web server (default: granian, as bin/web runs it)")
+    parser.add_argument("--workers", type=int, default=2, help="web server worker processes")
     parser.add_argument("--phases", nargs="+", choices=PHASE_KEYS, default=list(PHASE_KEYS),
                         help="which phases to measure (the bare endpoint always)")
-    parser.add_argument("--keep-alive", type=int, help="gunicorn --keep-alive seconds (default: gunicorn.conf.py's)")
+    parser.add_argument("--keep-alive", type=int, help="--server gunicorn: --keep-alive seconds (default: gunicorn.conf.py's)")
     parser.add_argument("--requests", type=int, default=500, help="measured requests per phase and concurrency")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4],
@@ -261,6 +263,16 @@ def _parse_args() -> argparse.Namespace:
                         help="SQLite: measure again when other processes used the CPU meanwhile")
     parser.add_argument("--profile-requests", type=int, default=200, help="in-process requests per phase (0: skip)")
     return parser.parse_args()
+
+
+def web_server(args: argparse.Namespace, env: dict[str, str], work: Path):  # noqa: ANN201 - a context manager
+    """Start the chosen server; each writes its own request time per answer (granian ms, gunicorn µs)."""
+    if args.server == "granian":
+        return harness.web("granian", {**env, "WEB_WORKERS": str(args.workers)}, work / "granian.log")
+    options = ["--access-logformat", harness.MICROSECOND_LOG_FORMAT]
+    if args.keep_alive is not None:
+        options += ["--keep-alive", str(args.keep_alive)]
+    return harness.gunicorn(env, work / "gunicorn.log", workers=args.workers, options=options)
 
 
 def main() -> None:
@@ -275,16 +287,12 @@ def main() -> None:
                                                      random.Random(args.seed))
                       if phase.target == "bare" or phase.target in args.phases]
             env = {**os.environ, "DATABASE_URL": store.url, "SECRET_KEY": SECRET_KEY}
-            options = ["--access-logformat", harness.MICROSECOND_LOG_FORMAT]
-            if args.keep_alive is not None:
-                options += ["--keep-alive", str(args.keep_alive)]
-            with harness.gunicorn(env, work / "gunicorn.log", workers=args.workers, options=options) as server:
+            with web_server(args, env, work) as server:
                 token = harness.token_for(server.base_url, "prescriber")
-                print(f"\ngunicorn {args.workers} workers at {server.base_url} ({server.options}); "
-                      f"latencies client-side, ms; {load_line()}")
+                print(f"\n{server.options} at {server.base_url}; latencies client-side, ms; {load_line()}")
                 results = measure_all(server, token, phases, args, repeat_if_disturbed=store.sqlite_file is not None)
-            harness.print_verdicts(results, f"\ntargets (p95 through HTTP, {args.workers} gunicorn workers):", 14)
-            print_search_goals(results, SEARCHES, BARE)
+            harness.print_verdicts(results, f"\ntargets (p95 through HTTP, {args.workers} {args.server} workers):", 14)
+            print_search_goals(results, SEARCHES, BARE, args.server)
             print_scaling(results, "receipt PDF", args.workers)
             if args.profile_requests:
                 peaks = {phase.name: max((m.per_second for m in results if m.name == phase.name), default=0.0)

@@ -31,9 +31,9 @@ def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def print_search_goals(results: Sequence[Measurement], searches: Sequence[str], bare: str) -> None:
+def print_search_goals(results: Sequence[Measurement], searches: Sequence[str], bare: str, server: str) -> None:
     """Print PASS/FAIL per search phase against the three goals at GOAL_CONCURRENCY clients."""
-    print(f"\nsearch goals at {GOAL_CONCURRENCY} clients (server p95 from gunicorn's own request time, µs):")
+    print(f"\nsearch goals at {GOAL_CONCURRENCY} clients (server p95 from {server}'s own request time):")
     reference = _at(results, bare, GOAL_CONCURRENCY)
     if reference is None:
         print(f"  (no '{bare}' measurement at {GOAL_CONCURRENCY} clients: add {GOAL_CONCURRENCY} to --concurrency)")

@@ -19,14 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,43 +35,6 @@ import load
 
 GOAL_MS, GOAL_RATIO = 10.0, 1.5  # p95 ≤ 10 ms, or within 1.5 × the hello-world ceiling of the same server
 HELLO_APP = "bench.hello_wsgi:app"
-WORKER_STARTED = re.compile(r"Started worker-|Booting worker")  # granian's line, gunicorn's
-
-
-@dataclass(frozen=True)
-class Running:
-    """A server started by bin/web: its main process and port."""
-
-    pid: int
-    port: int
-
-    def pids(self) -> list[int]:
-        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
-        return [self.pid, *map(int, children)]
-
-
-@contextmanager
-def web(server: str, app: str, env: dict[str, str], log: Path, ready_path: str) -> Iterator[Running]:
-    """Start bin/web with WEB_SERVER=server and WEB_APP=app; yield once it answers and every worker is up."""
-    port = harness.free_port()
-    bin_dir = str(Path(sys.executable).parent)
-    env = {**env, "WEB_SERVER": server, "WEB_APP": app, "HOST": "127.0.0.1", "PORT": str(port),
-           "PATH": f"{bin_dir}:{env.get('PATH', '')}"}
-    with harness.running([str(ROOT / "bin" / "web")], env, log) as process:
-        running = Running(process.pid, port)
-        workers = int(env.get("WEB_WORKERS", "2"))
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                sys.exit(f"{server} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready_path}", timeout=5):
-                # Every worker up: a SIGTERM while one still loads the app can leave granian waiting for it.
-                return len(WORKER_STARTED.findall(log.read_text())) >= workers
-        if not harness.wait_until(ready, 60, step=0.2):
-            sys.exit(f"{server} did not answer {ready_path} within 60 s")
-        yield running
-
-
 def prepare_store(env: dict[str, str], patients: int) -> str:
     """Migrate, seed the demo data and the status history; return a birth-month prefix that finds patients."""
     def flask(*args: str) -> None:
@@ -109,7 +68,7 @@ def measure_server(server: str, wrk: load.Wrk, env: dict[str, str], tmp: Path, t
     results = []
     for app, wanted in ((HELLO_APP, targets[:1]), ("app.wsgi:app", targets[1:])):
         ready = "/" if app == HELLO_APP else "/health"
-        with web(server, app, env, tmp / f"{server}-{app.split('.')[0]}.log", ready) as running:
+        with harness.web(server, env, tmp / f"{server}-{app.split('.')[0]}.log", app=app, ready_path=ready) as running:
             for target in wanted:
                 url = f"http://127.0.0.1:{running.port}{target.path}"
                 wrk.closed_loop(url, 50, 2, target.headers, target.conditional)  # warm every worker up
@@ -166,7 +125,7 @@ def main() -> None:
                "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
                "WEB_WORKERS": str(args.workers), "WEB_THREADS": str(args.threads)}
         prefix = prepare_store(env, args.patients)
-        with web("gunicorn", "app.wsgi:app", env, tmp / "token.log", "/health") as running:
+        with harness.web("gunicorn", env, tmp / "token.log") as running:
             token = harness.token_for(f"http://127.0.0.1:{running.port}", "prescriber")
         targets = [Target("hello", "/"), Target("status", "/status.json"),
                    Target("status 304", "/status.json", conditional=True),

@@ -17,8 +17,8 @@ from app.patients.schemas import (
     PatientSearchResult, PatientSummary, RowSummary,
 )
 from app.patients.search import SearchKind, parse_criteria
-from app.patients.views import SEARCH_COLUMNS
-from core.web.tables import TableState, paginate_query
+from app.patients.search_query import SEARCH_COLUMNS
+from core.web.tables import TableState
 
 bp = api_blueprint("patients_api", __name__, "/patients")
 
@@ -44,9 +44,7 @@ def search():
         result = PatientSearchResult(total=len(found), page=1, per_page=state.per_page,
                                      patients=[_summary(p) for p in found])
         return jsonify(result.model_dump())
-    page = paginate_query(services.patient_search_query(criteria, current_user), SEARCH_COLUMNS, state,
-                          tie_breaker=Patient.id)
-    services.log_search_results(current_user, page.rows, "api.patients.search")
+    page = services.search_patients(criteria, current_user, state, "api.patients.search")
     result = PatientSearchResult(total=page.total, page=page.state.page, per_page=page.state.per_page,
                                  patients=[_summary(p) for p in page.rows])
     return jsonify(result.model_dump())

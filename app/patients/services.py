@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import Select, and_, exists, select, true
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.privacy.access_log import AccessAction
@@ -20,42 +20,27 @@ from core.extensions import db
 from core.store import begin_write
 from reserve.models import ReserveItem
 from core.models import (
-    ROW_ACTIVE, Article, ContactPerson, Patient, Prescription, PrescriptionRow, ProductArea, User,
+    Article, ContactPerson, Patient, Prescription, PrescriptionRow, ProductArea, User,
 )
 from app.patients.register import PopulationRegister, RegisterUnavailable
 from app.patients.reserve_rows import PendingRow, captured_prescriptions
-from app.patients.search import PatientCriteria, RowState, SearchKind
+from app.patients.search import PatientCriteria
+from app.patients.search_query import SEARCH_COLUMNS, search_statements, search_values
+from core.web.tables import Page, TableState, paginate_prepared
 
 
 def population_register() -> PopulationRegister:
     return current_app.extensions["population_register"]
 
 
-def _row_state_condition(state: RowState, today: date):
-    active = and_(PrescriptionRow.status == ROW_ACTIVE, PrescriptionRow.valid_until >= today)
-    return {RowState.ACTIVE: active, RowState.INACTIVE: ~active, RowState.BOTH: true()}[state]
-
-
-def patient_search_query(criteria: PatientCriteria, actor: User, today: date | None = None) -> Select:
-    """Return the query for the patients matching the criteria (not yet sorted or paged)."""
-    query = select(Patient)
-    if criteria.kind is SearchKind.MINE:
-        mine = exists().where(Prescription.patient_id == Patient.id, Prescription.prescriber_id == actor.id)
-        return query.where(mine)
-    if criteria.kind is SearchKind.ARTICLE:
-        has_article = exists().where(
-            PrescriptionRow.patient_id == Patient.id,
-            PrescriptionRow.article_id == Article.id,
-            Article.number == criteria.article_number,
-            _row_state_condition(criteria.row_state, today or local_today()),
-        )
-        query = query.where(has_article)
-    if len(criteria.text) == 12:
-        return query.where(Patient.personnummer == criteria.text)
-    if criteria.text:
-        low, high = criteria.prefix_range
-        query = query.where(Patient.personnummer >= low, Patient.personnummer < high)
-    return query
+def search_patients(criteria: PatientCriteria, actor: User, state: TableState, context: str,
+                    today: date | None = None) -> Page:
+    """Return one page of the patients matching the criteria (not a whole personnummer), logged as seen."""
+    count, rows = search_statements(criteria, state.sort, state.direction)
+    page = paginate_prepared(count, rows, search_values(criteria, actor.id, today or local_today()),
+                             SEARCH_COLUMNS, state)
+    mark_displayed(actor.id, [p.id for p in page.rows], AccessAction.SEARCH, context)
+    return page
 
 
 def log_search_results(actor: User, patients: list[Patient], context: str) -> None:

@@ -7,21 +7,14 @@ from flask_login import current_user
 from core.auth.guard import permission_required
 from core.auth.roles import Permission
 from core.errors import ValidationFailed
-from core.models import Patient
 from app.patients import services
 from app.patients.forms import PatientDetailsForm, PatientSearchForm
 from app.patients.register import RegisterUnavailable
 from app.patients.search import SearchKind, parse_criteria
-from core.web.tables import Column, TableState, paginate_list, paginate_query
+from app.patients.search_query import SEARCH_COLUMNS
+from core.web.tables import Column, TableState, paginate_list
 
 bp = Blueprint("patients", __name__, url_prefix="/patient")
-
-SEARCH_COLUMNS = (
-    Column("personnummer", "Personnummer", Patient.personnummer),
-    Column("last_name", "Efternamn", Patient.last_name),
-    Column("first_name", "Förnamn", Patient.first_name),
-    Column("city", "Postort", Patient.registered_city),
-)
 
 ROW_COLUMNS = (
     Column("select", "Välj"),
@@ -63,9 +56,7 @@ def search():
                 return render_template("patients/search.html", form=form, page=None, breadcrumbs=_crumbs()), 404
             form.article.description = f"{article.number} {article.name}"
         state = TableState.from_args(request.args, SEARCH_COLUMNS, default_sort="personnummer")
-        query = services.patient_search_query(criteria, current_user)
-        page = paginate_query(query, SEARCH_COLUMNS, state, tie_breaker=Patient.id)
-        services.log_search_results(current_user, page.rows, "patients.search")
+        page = services.search_patients(criteria, current_user, state, "patients.search")
     return render_template("patients/search.html", form=form, page=page, breadcrumbs=_crumbs())
 
 
