@@ -23,8 +23,11 @@ import random
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -38,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 import harness  # noqa: E402
 from core.clock import local_today  # noqa: E402
 from core.config import normalise_database_url  # noqa: E402
+from core.store import checkpoint_wal  # noqa: E402
 from app.demo.seed import DEFAULT_SEED  # noqa: E402
 from core.models import Article, Patient, Prescription, PrescriptionRow, UnitPayer, User  # noqa: E402
 from core.models.users import user_product_areas, user_units  # noqa: E402
@@ -275,6 +279,26 @@ def web_server(args: argparse.Namespace, env: dict[str, str], work: Path):  # no
     return harness.gunicorn(env, work / "gunicorn.log", workers=args.workers, options=options)
 
 
+@contextmanager
+def wal_checkpoints(url: str) -> Iterator[None]:
+    """Checkpoint SQLite's WAL every second meanwhile, as the monitor's core.wal_checkpoint job does when deployed."""
+    engine = create_engine(normalise_database_url(url))
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(1.0):
+            checkpoint_wal(engine)
+
+    worker = threading.Thread(target=run, name="wal-checkpoint", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join()
+        engine.dispose()
+
+
 def main() -> None:
     args = _parse_args()
     work = Path(tempfile.mkdtemp(prefix="prescribing-bench-"))
@@ -287,7 +311,7 @@ def main() -> None:
                                                      random.Random(args.seed))
                       if phase.target == "bare" or phase.target in args.phases]
             env = {**os.environ, "DATABASE_URL": store.url, "SECRET_KEY": SECRET_KEY}
-            with web_server(args, env, work) as server:
+            with web_server(args, env, work) as server, wal_checkpoints(store.url):
                 token = harness.token_for(server.base_url, "prescriber")
                 print(f"\n{server.options} at {server.base_url}; latencies client-side, ms; {load_line()}")
                 results = measure_all(server, token, phases, args, repeat_if_disturbed=store.sqlite_file is not None)

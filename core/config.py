@@ -58,6 +58,9 @@ class Config:
     # to its standby the next request gets a new connection instead of an error.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLITE_BUSY_TIMEOUT_MS = 5000
+    # WAL pages (4 KiB) after which a committing request checkpoints by itself; the monitor's
+    # core.wal_checkpoint job does it every second, so this is the fallback while no monitor runs.
+    SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
 
     # Bodies over 1 MB are refused with 413 before any view runs.
     MAX_CONTENT_LENGTH = 1024 * 1024

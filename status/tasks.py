@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from flask import Flask
 from sqlalchemy import delete
 
-from core import mail_outbox
+from core import mail_outbox, store
 from core.extensions import db
 from core.signals import flat_values
 from core.store import begin_write
@@ -40,6 +40,11 @@ def send_mail(now: datetime) -> None:
     mail_outbox.deliver_due(now)
 
 
+def checkpoint_wal(_now: datetime) -> None:
+    """Copy SQLite's write-ahead log into the database here, not in a request (core.store)."""
+    store.checkpoint_wal(db.engine)
+
+
 def prune(now: datetime) -> None:
     """Forget probe results past availability's horizon, addresses never confirmed and old mail."""
     begin_write()
@@ -63,6 +68,7 @@ JOBS = (
     Job("status.reserve_check", reserve_check, lambda s: s.reserve_check_seconds),
     Job("status.notify", notify, lambda s: s.notify_seconds, executor="mail"),
     Job("core.mail", send_mail, lambda s: s.notify_seconds, executor="mail"),
+    Job("core.wal_checkpoint", checkpoint_wal, lambda s: s.tick_seconds),
     Job("status.prune", prune, lambda s: 3600.0),
 )
 

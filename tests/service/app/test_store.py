@@ -8,7 +8,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.extensions import db
-from core.store import configure_sqlite
+from core.store import checkpoint_wal, configure_sqlite
+from status.tasks import JOBS
 from tests import factories
 
 
@@ -25,6 +26,39 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(sqlite_engin
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 50
+
+
+def _wal_frames(engine) -> int:  # noqa: ANN001
+    with engine.connect() as conn:
+        return conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(NOOP)").fetchone()[1]
+
+
+def test_a_request_never_checkpoints_the_wal_until_the_limit_and_the_monitor_does_it_off_the_request_path(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'wal.sqlite3'}")
+    configure_sqlite(engine, busy_timeout_ms=50, autocheckpoint_pages=10_000)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x TEXT)"))
+    for _ in range(400):  # three WAL pages per commit: past SQLite's default limit, under ours
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (:x)"), {"x": "x" * 3000})
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
+    waiting = _wal_frames(engine)
+    assert waiting > 1000  # with SQLite's default (1,000) a committing writer would have copied them
+    assert checkpoint_wal(engine) == waiting  # the monitor's job copies every page, nobody reading
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 400
+    engine.dispose()
+
+
+def test_the_monitor_checkpoints_every_tick_and_postgresql_needs_nothing(app):
+    job = next(j for j in JOBS if j.id == "core.wal_checkpoint")
+    assert job.every(type("Settings", (), {"tick_seconds": 1.0})()) == 1.0
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            assert checkpoint_wal(db.engine) == 0
+        else:
+            assert checkpoint_wal(db.engine) >= 0
 
 
 def test_sqlite_transactions_take_the_write_lock_when_they_begin(sqlite_engine):
