@@ -121,10 +121,10 @@ def paginate_prepared(count: Select, rows: Select, params: dict[str, Any], colum
     `count` is `count_of(query)`; `rows` is the query `sorted_by` the state's column, ending in
     `paged()`. Built once, SQLAlchemy reuses their cache keys and compiled forms.
     """
-    total = db.session.scalar(count, params) or 0
+    connection = db.session.connection()  # column rows only: the session's ORM layer has nothing to do
+    total = connection.execute(count, params).scalar() or 0
     state = _clamp(state, total)
-    found = db.session.execute(rows, {**params, "limit": state.per_page,
-                                      "offset": (state.page - 1) * state.per_page})
+    found = connection.execute(rows, {**params, "limit": state.per_page, "offset": (state.page - 1) * state.per_page})
     return Page(list(found), total, state, columns)
 
 
