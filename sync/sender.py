@@ -68,6 +68,7 @@ class RunReport:
     lost_by_server: int = 0
     stopped: str = ""  # empty, budget, breaker_open, server_down, limit
     errors: list[str] = field(default_factory=list)
+    lost_once: set[int] = field(default_factory=set, repr=False)  # items sent again at once after a lost call
 
 
 class Sender:
@@ -251,15 +252,21 @@ class Sender:
                            backoff=self.settings.backoff, run_id=report.run_id, rng=self.rng)
             log.error("sync: the main server refuses our credentials (%s); check SYNC_MAIN_SERVER_TOKEN", status)
             return False
-        # Reset, timeout, 5xx, a garbled answer: the server may have registered the batch.
+        # Reset, timeout, 5xx, a garbled answer: the server may have registered the batch. The backoff is on
+        # the rows before /have is asked, so a sender killed meanwhile leaves them waiting, not in flight.
         claims.release(batch, self.worker, now, error=exc.message, outcome="ambiguous", uncertain=True,
                        backoff=self.settings.backoff, run_id=report.run_id, rng=self.rng)
         try:
             known = client.have([c.key for c in batch])
         except TransportError:
-            return False
-        report.known_by_have += claims.mark_known(known, self.clock(), report.run_id)
-        return True  # it answered /have: it is up, the call was lost on the way
+            return False  # not answering: the breaker decides when to try again
+        # It answered /have: it is up, the call was lost on the way. What it does not have goes again at
+        # once, still uncertain; an item lost a second time in this run waits out its backoff, so a batch
+        # that always breaks the connection is not sent again and again.
+        again = [c.id for c in batch if c.key not in known and c.id not in report.lost_once]
+        report.lost_once.update(again)
+        report.known_by_have += claims.mark_known(known, self.clock(), report.run_id, due_now=again)
+        return True
 
     # --- breaker and bookkeeping ---------------------------------------------------------------------
 
