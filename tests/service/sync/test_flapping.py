@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from core.clock import utcnow
 from core.extensions import db
-from sync.models import OutboxItem, SyncAttempt
+from sync import breaker_state
+from sync.models import OutboxItem, SenderState, SyncAttempt
+from sync.rules import OPEN, Breaker
 from sync.sender import Sender
 from tests.service.sync.conftest import assert_exactly_once, capture, configure, integrity_ok, items, settings_for
 from tests.service.sync.proxy import Chaos, FlappingProxy
@@ -122,3 +124,43 @@ def test_answers_lost_on_the_way_back_are_settled_by_have_and_not_sent_again(com
     assert report.known_by_have == 20 and report.batches == 1 and report.registered == 0
     assert main_server.admin("GET", "/admin/stats")["batches"] == 1
     assert_exactly_once(committed_app, main_server)
+
+
+def _open_breaker(app) -> None:  # noqa: ANN001
+    """The breaker as a flapping link leaves it: open after a spell, its first short wait already over."""
+    with app.app_context():
+        breaker_state.write_breaker(Breaker(OPEN, 3, utcnow() - timedelta(seconds=1), 0.05), utcnow())
+        db.session.remove()
+
+
+def _breaker(app) -> SenderState:  # noqa: ANN001
+    with app.app_context():
+        state = db.session.get(SenderState, "sender")
+        db.session.expunge(state)
+        db.session.remove()
+    return state
+
+
+def test_a_trial_whose_health_page_answers_survives_one_lost_have(committed_app, main_server, blipping):
+    capture(committed_app, 20)
+    blipping.break_requests(BATCH, 2)
+    _run(committed_app)  # lost twice: uncertain, waiting, for the trial's /have to ask about
+    _open_breaker(committed_app)
+    blipping.break_requests(b"POST /api/v1/have", 1)
+    report = _run(committed_app, clock=lambda: utcnow() + timedelta(hours=2))
+    assert report.registered == 20 and report.stopped == "empty"
+    assert _breaker(committed_app).breaker_state == "closed"
+    assert_exactly_once(committed_app, main_server)
+
+
+def test_a_trial_that_loses_have_twice_fails_and_the_wait_doubles(committed_app, main_server, blipping):
+    capture(committed_app, 20)
+    blipping.break_requests(BATCH, 2)
+    _run(committed_app)
+    _open_breaker(committed_app)
+    blipping.break_requests(b"POST /api/v1/have", 2)  # the breaker stays in charge
+    report = _run(committed_app, clock=lambda: utcnow() + timedelta(hours=2))
+    assert report.stopped == "server_down" and report.batches == 0
+    state = _breaker(committed_app)
+    assert state.breaker_state == "open" and state.cooldown_seconds == 0.1
+    assert {i.state for i in items(committed_app)} == {"pending"}
