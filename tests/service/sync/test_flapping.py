@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core.clock import utcnow
 from core.extensions import db
 from sync import breaker_state
-from sync.models import OutboxItem, SenderState, SyncAttempt
+from sync.models import SenderState, SyncAttempt
 from sync.rules import OPEN, Breaker
 from sync.sender import Sender
 from tests.service.sync.conftest import assert_exactly_once, capture, configure, integrity_ok, items, settings_for
