@@ -219,10 +219,21 @@ _APPLY = (update(T)
                   send_alone=False, lease_owner=None, lease_expires_at=None, state_changed_at=bindparam("b_now")))
 
 
+def _per_item(size: int, column):  # noqa: ANN001, ANN202
+    """Return the ids i0..i{size-1} and a CASE giving item n the value bound as v{n}: one UPDATE, a value per row."""
+    ids = [bindparam(f"i{n}", type_=T.c.id.type) for n in range(size)]
+    return ids, case(*[(ids[n], bindparam(f"v{n}", type_=column.type)) for n in range(size)], value=T.c.id)
+
+
+def _per_item_params(pairs: Sequence[tuple[int, Any]], **params: Any) -> dict[str, Any]:
+    for n, (item_id, value) in enumerate(pairs):
+        params[f"i{n}"], params[f"v{n}"] = item_id, value
+    return params
+
+
 @lru_cache(maxsize=64)
 def _ack_statement(size: int):  # noqa: ANN202 - built once per size, like the claim query
-    ids = [bindparam(f"i{n}", type_=T.c.id.type) for n in range(size)]
-    server_id = case(*[(ids[n], bindparam(f"s{n}", type_=T.c.server_id.type)) for n in range(size)], value=T.c.id)
+    ids, server_id = _per_item(size, T.c.server_id)
     now = bindparam("b_now", type_=T.c.state_changed_at.type)
     return (update(T).where(T.c.id.in_(ids), _HELD)
             .values(state=ACKED, server_id=server_id, registered_at=now, problem=None, conflict_server_id=None,
@@ -233,9 +244,7 @@ def _ack_statement(size: int):  # noqa: ANN202 - built once per size, like the c
 
 def _ack_all(acked: Sequence[tuple[Claimed, Outcome]], worker: str, now: datetime) -> set[int]:
     """Mark registered items acked in one UPDATE (each its own server id); return the ids this worker still held."""
-    params: dict[str, Any] = {"b_worker": worker, "b_now": now}
-    for n, (item, outcome) in enumerate(acked):
-        params[f"i{n}"], params[f"s{n}"] = item.id, outcome.server_id
+    params = _per_item_params([(item.id, outcome.server_id) for item, outcome in acked], b_worker=worker, b_now=now)
     return set(db.session.execute(_ack_statement(len(acked)), params).scalars())
 
 
@@ -312,26 +321,25 @@ def _cascade(items: Sequence[Claimed], now: datetime) -> None:
             cascade_to_children(item, now)
 
 
+@lru_cache(maxsize=64)
+def _release_statement(size: int, uncertain: bool):  # noqa: ANN202 - built once per size, like the ack
+    ids, next_attempt_at = _per_item(size, T.c.next_attempt_at)
+    values: dict[str, Any] = {"state": PENDING, "next_attempt_at": next_attempt_at, "lease_owner": None,
+                              "lease_expires_at": None, "state_changed_at": bindparam("b_now"),
+                              "last_error": bindparam("b_error"), "send_alone": bindparam("b_send_alone")}
+    if uncertain:  # once uncertain, an item stays so until a definite answer comes
+        values["uncertain"] = True
+    return update(T).where(T.c.id.in_(ids), _HELD).values(**values).returning(T.c.id)
+
+
 def release(batch: Sequence[Claimed], worker: str, now: datetime, *, error: str, outcome: str, uncertain: bool,
             backoff: Backoff | None, run_id: int | None, send_alone: bool = False,
             rng: random.Random | None = None) -> None:
-    """Give the batch back after a failed call: pending again, with backoff on the row; commit."""
+    """Give the batch back after a failed call: pending again, with backoff on the row, in one UPDATE; commit."""
     begin_write()
-    owned = _owned([c.id for c in batch], worker)
-    params = []
-    for item in batch:
-        if item.id not in owned:
-            continue
-        wait = backoff_delay(item.attempts, backoff, rng) if backoff else timedelta(0)
-        params.append({"b_id": item.id, "b_next": now + wait})
-    if params:
-        values: dict[str, Any] = {"state": PENDING, "next_attempt_at": bindparam("b_next"), "lease_owner": None,
-                                  "lease_expires_at": None, "state_changed_at": now,
-                                  "last_error": error[:ERROR_LENGTH], "send_alone": send_alone}
-        if uncertain:  # once uncertain, an item stays so until a definite answer comes
-            values["uncertain"] = True
-        stmt = update(T).where(T.c.id == bindparam("b_id"), T.c.state == IN_FLIGHT, T.c.lease_owner == worker)
-        db.session.execute(stmt.values(**values), params)
+    due = [(item.id, now + (backoff_delay(item.attempts, backoff, rng) if backoff else timedelta(0))) for item in batch]
+    params = _per_item_params(due, b_worker=worker, b_now=now, b_error=error[:ERROR_LENGTH], b_send_alone=send_alone)
+    owned = set(db.session.execute(_release_statement(len(due), uncertain), params).scalars())
     _attempts([_attempt(item.id, run_id, now, outcome, None, error) for item in batch if item.id in owned])
     db.session.commit()
 
@@ -363,13 +371,16 @@ def uncertain_keys(limit: int = 5000) -> list[str]:
     return keys
 
 
-def mark_known(known: Mapping[str, str], now: datetime, run_id: int | None) -> int:
-    """Mark waiting items the server says it has as registered, with its id; commit; return how many."""
-    if not known:
+def mark_known(known: Mapping[str, str], now: datetime, run_id: int | None, *, due_now: Sequence[int] = ()) -> int:
+    """Mark waiting items the server says it has as registered, with its id; commit; return how many.
+
+    `due_now`: ids of items to send again at once if still waiting (their backoff dropped), in the same commit.
+    """
+    if not known and not due_now:
         return 0
     begin_write()
     rows = db.session.execute(select(OutboxItem.id, OutboxItem.key).where(
-        OutboxItem.key.in_(list(known)), OutboxItem.state == PENDING)).all()
+        OutboxItem.key.in_(list(known)), OutboxItem.state == PENDING)).all() if known else []
     if rows:
         db.session.execute(
             update(T).where(T.c.id == bindparam("b_id"), T.c.state == PENDING)
@@ -377,6 +388,9 @@ def mark_known(known: Mapping[str, str], now: datetime, run_id: int | None) -> i
                     send_alone=False, state_changed_at=now, last_error=None),
             [{"b_id": r.id, "b_server_id": known[r.key]} for r in rows])
         _attempts([_attempt(r.id, run_id, now, "known", known[r.key], None) for r in rows])
+    if due_now:
+        db.session.execute(update(T).where(T.c.id.in_(list(due_now)), T.c.state == PENDING, T.c.next_attempt_at > now)
+                           .values(next_attempt_at=now))
     db.session.commit()
     return len(rows)
 

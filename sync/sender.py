@@ -68,6 +68,7 @@ class RunReport:
     lost_by_server: int = 0
     stopped: str = ""  # empty, budget, breaker_open, server_down, limit
     errors: list[str] = field(default_factory=list)
+    lost_once: set[int] = field(default_factory=set, repr=False)  # items sent again at once after a lost call
 
 
 class Sender:
@@ -107,7 +108,7 @@ class Sender:
                 report.stopped = "server_down"
                 return report
             try:
-                asked = self._ask_have(client, report)
+                asked = self._ask_have(client, report, again=permit.trial)
                 if verify:
                     self._verify(client, report)
                     asked = True
@@ -158,12 +159,19 @@ class Sender:
 
     # --- steps --------------------------------------------------------------------------------------
 
-    def _ask_have(self, client: MainServer, report: RunReport) -> bool:
+    def _ask_have(self, client: MainServer, report: RunReport, *, again: bool = False) -> bool:
         keys = claims.uncertain_keys()
         if not keys:
             return False
         self._ensure_run(report)
-        known = client.have(keys)
+        try:
+            known = client.have(keys)
+        except TransportError:
+            if not again:
+                raise
+            # The trial's health page has just answered: one lost call is the link, not the server. Failing
+            # the trial for it doubled the breaker's wait on a flapping link, 0.4 s up to 2 s at a time.
+            known = client.have(keys)
         report.known_by_have += claims.mark_known(known, self.clock(), report.run_id)
         return True
 
@@ -251,15 +259,21 @@ class Sender:
                            backoff=self.settings.backoff, run_id=report.run_id, rng=self.rng)
             log.error("sync: the main server refuses our credentials (%s); check SYNC_MAIN_SERVER_TOKEN", status)
             return False
-        # Reset, timeout, 5xx, a garbled answer: the server may have registered the batch.
+        # Reset, timeout, 5xx, a garbled answer: the server may have registered the batch. The backoff is on
+        # the rows before /have is asked, so a sender killed meanwhile leaves them waiting, not in flight.
         claims.release(batch, self.worker, now, error=exc.message, outcome="ambiguous", uncertain=True,
                        backoff=self.settings.backoff, run_id=report.run_id, rng=self.rng)
         try:
             known = client.have([c.key for c in batch])
         except TransportError:
-            return False
-        report.known_by_have += claims.mark_known(known, self.clock(), report.run_id)
-        return True  # it answered /have: it is up, the call was lost on the way
+            return False  # not answering: the breaker decides when to try again
+        # It answered /have: it is up, the call was lost on the way. What it does not have goes again at
+        # once, still uncertain; an item lost a second time in this run waits out its backoff, so a batch
+        # that always breaks the connection is not sent again and again.
+        again = [c.id for c in batch if c.key not in known and c.id not in report.lost_once]
+        report.lost_once.update(again)
+        report.known_by_have += claims.mark_known(known, self.clock(), report.run_id, due_now=again)
+        return True
 
     # --- breaker and bookkeeping ---------------------------------------------------------------------
 

@@ -69,6 +69,7 @@ class FlappingProxy:
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.flapping = False
+        self.breaking: tuple[bytes, int] = (b"", 0)  # the next requests starting so are reset (break_requests)
 
     @property
     def url(self) -> str:
@@ -94,6 +95,19 @@ class FlappingProxy:
         self.flapping = False
         self.chaos = Chaos(0.0, 0.0, self.chaos.up_seconds, self.chaos.down_seconds, self.chaos.seed)
         self.down.clear()
+
+    def break_requests(self, start: bytes, count: int = 1) -> None:
+        """Reset the next `count` requests whose first bytes are `start` (b"POST /api/v1/batch") on their way up."""
+        with self.random_lock:
+            self.breaking = (start, count)
+
+    def _breaks(self, data: bytes) -> bool:
+        with self.random_lock:
+            start, count = self.breaking
+            if count and data.startswith(start):
+                self.breaking = (start, count - 1)
+                return True
+        return False
 
     def stop(self) -> None:
         self.stopping.set()
@@ -148,7 +162,7 @@ class FlappingProxy:
                     data = sock.recv(65536)
                     if not data:
                         return
-                    if sock is client and self._chance(self.chaos.reset_request_rate):
+                    if sock is client and (self._breaks(data) or self._chance(self.chaos.reset_request_rate)):
                         self.tally.add("request_resets")
                         return  # part of the request never leaves
                     if sock is upstream and self._chance(self.chaos.reset_response_rate):
