@@ -60,6 +60,7 @@ FLAP_COST = 2.0  # the flapping link may cost at most this many times the clean 
 # How the sender waits after failures is measured as deployed: the product's breaker and backoff, not
 # the tests' fast ones (with those, a flapping link looked 9 × cheaper than it was).
 AS_DEPLOYED = ("SYNC_BREAKER_FAILURES", "SYNC_BREAKER_COOLDOWN_SECONDS", "SYNC_BREAKER_COOLDOWN_CAP_SECONDS",
+               "SYNC_BREAKER_QUICK_TRIALS",
                "SYNC_BACKOFF_BASE_SECONDS", "SYNC_BACKOFF_CAP_SECONDS", "SYNC_IN_PROGRESS_RETRY_SECONDS")
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The same chaos as tests/service/sync/test_flapping.py.

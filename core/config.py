@@ -165,13 +165,16 @@ class Config:
     SYNC_BACKOFF_CAP_SECONDS = 300.0
     SYNC_IN_PROGRESS_RETRY_SECONDS = 2.0
     SYNC_BREAKER_FAILURES = 3  # failed calls in a row that open the circuit breaker
-    # Open this long, then a trial (the health page, then one item); doubles after a failed trial, up
+    # Open this long, then a trial (the health page, then one item); doubles after the quick trials, up
     # to the cap. A failed trial costs one GET, so both stay short: a link that drops for a fraction of a
     # second is back in use a tenth of a second later (with a first cooldown of 1 s, the flapping link of
     # bench/sync_throughput.py cost 17.8 × the clean time; with 0.1 s, 1.8 ×), and sending resumes within
     # cap + STATUS_TICK_SECONDS (2 + 1 = 3 s) of the main server answering again after a long outage.
     SYNC_BREAKER_COOLDOWN_SECONDS = 0.1
     SYNC_BREAKER_COOLDOWN_CAP_SECONDS = 2.0
+    # The first 10 failed trials keep the 0.1 s cooldown (a second of health-page GETs), then it doubles:
+    # a link down for 0.05-0.3 s is back in use within 0.1 s of returning, not up to 0.4 s later.
+    SYNC_BREAKER_QUICK_TRIALS = 10
     SYNC_RUN_BUDGET_SECONDS = 5.0  # one scheduled run sends for at most this long, then yields
     SYNC_VERIFY_ACKED_DAYS = 14.0  # after a recovery, ask /have about items registered this recently
     SYNC_VERIFY_INTERVAL_SECONDS = 3600.0

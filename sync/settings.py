@@ -16,7 +16,7 @@ ENVIRONMENT_KEYS = (
     "SYNC_SITE_ID", "SYNC_MAIN_SERVER_TOKEN", "SYNC_BATCH_SIZE", "SYNC_LEASE_SECONDS", "SYNC_CONNECT_TIMEOUT",
     "SYNC_READ_TIMEOUT", "SYNC_BACKOFF_BASE_SECONDS", "SYNC_BACKOFF_CAP_SECONDS", "SYNC_IN_PROGRESS_RETRY_SECONDS",
     "SYNC_BREAKER_FAILURES", "SYNC_BREAKER_COOLDOWN_SECONDS", "SYNC_BREAKER_COOLDOWN_CAP_SECONDS",
-    "SYNC_RUN_BUDGET_SECONDS", "SYNC_VERIFY_ACKED_DAYS", "SYNC_VERIFY_INTERVAL_SECONDS", "SYNC_PULL_SECONDS",
+    "SYNC_BREAKER_QUICK_TRIALS", "SYNC_RUN_BUDGET_SECONDS", "SYNC_VERIFY_ACKED_DAYS", "SYNC_VERIFY_INTERVAL_SECONDS", "SYNC_PULL_SECONDS",
     "SYNC_PULL_PAGE_SIZE", "SYNC_REVIEW", "SYNC_RATE_WINDOW_SECONDS", "SYNC_KILL_POINT",
 )
 
@@ -67,7 +67,8 @@ class SyncSettings:
             backoff=Backoff(float(config["SYNC_BACKOFF_BASE_SECONDS"]), float(config["SYNC_BACKOFF_CAP_SECONDS"]),
                             float(config["SYNC_IN_PROGRESS_RETRY_SECONDS"])),
             breaker=BreakerPolicy(int(config["SYNC_BREAKER_FAILURES"]), float(config["SYNC_BREAKER_COOLDOWN_SECONDS"]),
-                                  float(config["SYNC_BREAKER_COOLDOWN_CAP_SECONDS"])),
+                                  float(config["SYNC_BREAKER_COOLDOWN_CAP_SECONDS"]),
+                                  int(config["SYNC_BREAKER_QUICK_TRIALS"])),
             run_budget_seconds=float(config["SYNC_RUN_BUDGET_SECONDS"]),
             verify_acked_days=float(config["SYNC_VERIFY_ACKED_DAYS"]),
             verify_interval_seconds=float(config["SYNC_VERIFY_INTERVAL_SECONDS"]),

@@ -107,6 +107,20 @@ def test_breaker_opens_after_the_failures_waits_then_lets_one_trial_through():
     assert breaker_success(breaker) == Breaker()
 
 
+def test_quick_trials_keep_the_first_cooldown_then_it_doubles():
+    # A link down for a fraction of a second: retried every 0.1 s until it is back, not 0.2, 0.4, 0.8 s later.
+    policy = BreakerPolicy(failures_to_open=3, cooldown_seconds=0.1, cooldown_cap_seconds=2.0, quick_trials=3)
+    breaker = Breaker()
+    for _ in range(3):
+        breaker = breaker_failure(breaker, NOON, policy, trial=False)
+    waits = []
+    for _ in range(8):
+        breaker = breaker_failure(breaker, NOON, policy, trial=True)
+        waits.append(round(breaker.cooldown_seconds, 3))
+    assert waits == [0.1, 0.1, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0]
+    assert breaker_success(breaker) == Breaker()  # the next outage starts quick again
+
+
 def test_a_recovery_lets_the_trial_through_at_once():
     breaker = Breaker(OPEN, 5, NOON + timedelta(minutes=5), 300)
     assert breaker_permit(breaker_recovered(breaker, NOON), NOON) == rules.Permit(True, trial=True)

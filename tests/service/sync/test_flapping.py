@@ -153,7 +153,7 @@ def test_a_trial_whose_health_page_answers_survives_one_lost_have(committed_app,
     assert_exactly_once(committed_app, main_server)
 
 
-def test_a_trial_that_loses_have_twice_fails_and_the_wait_doubles(committed_app, main_server, blipping):
+def test_a_trial_that_loses_have_twice_fails_and_counts_as_a_failed_trial(committed_app, main_server, blipping):
     capture(committed_app, 20)
     blipping.break_requests(BATCH, 2)
     _run(committed_app)
@@ -162,5 +162,6 @@ def test_a_trial_that_loses_have_twice_fails_and_the_wait_doubles(committed_app,
     report = _run(committed_app, clock=lambda: utcnow() + timedelta(hours=2))
     assert report.stopped == "server_down" and report.batches == 0
     state = _breaker(committed_app)
-    assert state.breaker_state == "open" and state.cooldown_seconds == 0.1
+    # One more failure; a quick trial keeps the first cooldown (SYNC_BREAKER_QUICK_TRIALS), then it doubles.
+    assert state.breaker_state == "open" and state.failures == 4 and state.cooldown_seconds == 0.05
     assert {i.state for i in items(committed_app)} == {"pending"}
