@@ -247,6 +247,8 @@ class Client:
         started = time.perf_counter()
         response = session.get(self._base_url + path, timeout=60)
         _ = response.content
+        if response.status_code != 200:  # say what failed: the status and the endpoint, never the query
+            print(f"  ! {response.status_code} from {path.split('?')[0]}: {response.text[:160]!r}", flush=True)
         return (time.perf_counter() - started) * 1000, response.status_code == 200
 
 

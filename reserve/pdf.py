@@ -23,7 +23,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
-from core.pdf import FONT, FONT_BOLD, register_fonts
+from core.pdf import FONT, FONT_BOLD, register_fonts, rendering
 from reportlab.platypus import (
     BaseDocTemplate, Frame, KeepInFrame, PageBreak, PageTemplate, Paragraph, Spacer, Table, TableStyle,
 )
@@ -225,10 +225,11 @@ def _forms(numbers: Sequence[str], header: KitHeader, title: str, draw) -> bytes
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
     canvas.setTitle(title)
     canvas.setAuthor(header.system_name)
-    for number in numbers:
-        draw(canvas, number)
-        canvas.showPage()
-    canvas.save()
+    with rendering():
+        for number in numbers:
+            draw(canvas, number)
+            canvas.showPage()
+        canvas.save()
     return buffer.getvalue()
 
 
@@ -269,7 +270,8 @@ def _document(story: list, header: KitHeader, title: str, subject: str = "") -> 
     doc = BaseDocTemplate(buffer, pagesize=A4, title=title, author=header.system_name, creator=header.system_name,
                           lang="sv-SE")
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=on_page)])
-    doc.build(story)
+    with rendering():
+        doc.build(story)
     return buffer.getvalue()
 
 

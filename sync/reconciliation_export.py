@@ -118,13 +118,13 @@ def to_pdf(report: Report) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
 
-    from core.pdf import register_fonts  # the project's fonts with å ä ö
+    from core.pdf import rendering  # the project's fonts with å ä ö, one render at a time
 
-    register_fonts()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm, title=f"Avstämning händelse {report.incident_id}")
-    doc.build(_pdf_story(report))
+    with rendering():
+        doc.build(_pdf_story(report))
     return buffer.getvalue()
 
 

@@ -27,7 +27,7 @@ from reportlab.platypus import (
 )
 
 from app.prescribing.quantity import prescription_expires_on
-from core.pdf import FONT, FONT_BOLD, register_fonts
+from core.pdf import FONT, FONT_BOLD, register_fonts, rendering
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_LEFT = 20 * mm
@@ -220,7 +220,8 @@ def _build(story: list[Flowable], header: _Header, references: list[tuple[str, s
         PageTemplate(id="first", frames=[first], onPage=first_page, autoNextPageTemplate="later"),
         PageTemplate(id="later", frames=[later], onPage=later_page),
     ])
-    doc.build(story, canvasmaker=_NumberedCanvas)
+    with rendering():
+        doc.build(story, canvasmaker=_NumberedCanvas)
     return buffer.getvalue()
 
 

@@ -14,7 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from core.pdf import FONT, FONT_BOLD, register_fonts
+from core.pdf import FONT, FONT_BOLD, register_fonts, rendering
 from core.privacy.log_report import LogLine
 
 TITLE = "Logutdrag"  # also the PDF title: metadata never names the patient
@@ -39,7 +39,8 @@ def render_log_extract(request: ExtractRequest, lines: Sequence[LogLine]) -> byt
     buffer = BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
                                  bottomMargin=MARGIN + 6 * mm, title=TITLE, author=request.system_name)
-    document.build(_story(request, lines), onFirstPage=_footer(request), onLaterPages=_footer(request))
+    with rendering():
+        document.build(_story(request, lines), onFirstPage=_footer(request), onLaterPages=_footer(request))
     return buffer.getvalue()
 
 
