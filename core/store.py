@@ -80,7 +80,10 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int, autocheckpoint_pages:
 
 
 def checkpoint_wal(engine: Engine) -> int:
-    """Copy SQLite's write-ahead log into the database without waiting on anyone; return the pages copied.
+    """Copy SQLite's write-ahead log into the database without waiting on anyone.
+
+    Returns how many of the log's pages are in the database now (all of them unless someone was
+    still reading an older snapshot), 0 on PostgreSQL.
 
     A committing request used to do this itself every 1,000 pages, and that request took 12–17 ms
     instead of 2–3. PASSIVE never blocks readers or writers; what it cannot copy yet waits for the
