@@ -55,6 +55,6 @@ def rendering() -> Iterator[None]:
     subset: an IndexError in `makeSubset`, a 500 for 2 in 1,000 receipts at four clients. The GIL
     lets only one thread run Python anyway, so a render waits about as long as before.
     """
-    register_fonts()
     with _ONE_RENDER_AT_A_TIME:
+        register_fonts()
         yield

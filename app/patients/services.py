@@ -39,12 +39,12 @@ def search_patients(criteria: PatientCriteria, actor: User, state: TableState, c
     count, rows = search_statements(criteria, state.sort, state.direction)
     page = paginate_prepared(count, rows, search_values(criteria, actor.id, today or local_today()),
                              SEARCH_COLUMNS, state)
-    mark_displayed(actor.id, [p.id for p in page.rows], AccessAction.SEARCH, context)
+    log_search_results(actor, page.rows, context)
     return page
 
 
-def log_search_results(actor: User, patients: list[Patient], context: str) -> None:
-    """Record that the actor saw these patients in a search result."""
+def log_search_results(actor: User, patients: list, context: str) -> None:
+    """Record that the actor saw these patients (Patient objects or result rows) in a search result."""
     mark_displayed(actor.id, [p.id for p in patients], AccessAction.SEARCH, context)
 
 
