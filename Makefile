@@ -15,6 +15,8 @@ WEB2_PORT ?= 5002
 PG_MAIN_SERVER_DB ?= instance/reference_main_server_postgres.sqlite3
 # The demo mail catcher (app/demo/mailcatcher.py): every mail of `make run` lands in instance/mail/ as .eml.
 MAIL_CATCHER_PORT ?= 1025
+# Whom the demo's escalation mails go to (all land in the catcher); a region sets its own, docs/operations.md.
+DEMO_ESCALATION_FILE ?= app/demo/escalation_recipients.json
 # Real time until `make clock-advance BY=4h` (or `flask clock advance 4h`) writes it; see app/clock.py.
 CLOCK_FILE ?= $(CURDIR)/instance/clock.json
 export FLASK_APP := app
@@ -49,7 +51,8 @@ RUN_ENV = PATH=$(CURDIR)/$(BIN):$$PATH HOST=$(HOST) WEB_PORT=$(PORT) \
 	MAIN_SERVER_URL=http://127.0.0.1:$(MAIN_SERVER_PORT) MAIN_SERVER_PORT=$(MAIN_SERVER_PORT) \
 	IDP_PORT=$(IDP_PORT) OIDC_ISSUER=http://127.0.0.1:$(IDP_PORT) \
 	MAIL_SERVER=127.0.0.1 MAIL_PORT=$(MAIL_CATCHER_PORT) MAIL_CATCHER_PORT=$(MAIL_CATCHER_PORT) \
-	OIDC_CLIENT_ID=forskrivningsportalen-demo OIDC_CLIENT_SECRET=demo-secret
+	OIDC_CLIENT_ID=forskrivningsportalen-demo OIDC_CLIENT_SECRET=demo-secret \
+	STATUS_ESCALATION_RECIPIENTS='$(shell cat $(DEMO_ESCALATION_FILE))'
 
 run: migrate
 	$(BIN)/flask seed-demo --if-empty --patients $(DEMO_PATIENTS)

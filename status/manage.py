@@ -15,13 +15,14 @@ from core.web.confirm import ask_to_confirm, confirmed
 from core.errors import DomainError, ValidationFailed
 from core.extensions import db
 from core.clock import utcnow
-from status import driftinfo, services
+from status import driftinfo, readmodel, services
 from status.forms import (
     DriftinfoForm, DriftinfoWithdrawForm, IncidentUpdateForm, MaintenanceForm, PrognosisForm, ReserveActivateForm, ReserveDeactivateForm,
     TelephonyForm,
 )
 from status.models import Incident, Notification
 from status.scenarios import STATUS_LABELS, Scenario
+from status.settings import current_settings
 from core.formatting import local_text, utc_from_local
 from status.views import bp
 
@@ -71,10 +72,14 @@ def _render(code: int = 200, withdraw: DriftinfoWithdrawForm | None = None, with
         select(Notification.purpose, func.count()).where(Notification.sent_at.is_(None), Notification.failed_at.is_(None))
         .group_by(Notification.purpose)).all())
     failed = db.session.scalar(select(func.count()).select_from(Notification).where(Notification.failed_at.is_not(None)))
+    settings = current_settings()
+    escalations = {incident.id: readmodel.opening_escalation(incident, settings.recipients,
+                                                             settings.servicedesk_webhook_url)
+                   for incident in incidents}
     return render_template(
         "status/manage.html", incidents=incidents, forms=_forms(incidents, notices, **submitted), notices=notices,
         withdraw=withdraw or DriftinfoWithdrawForm(formdata=None, prefix="withdraw"), withdraw_id=withdraw_id,
-        reserve=services.current_reserve_state(), pending=counts, failed=failed or 0, labels=STATUS_LABELS,
+        reserve=services.current_reserve_state(), pending=counts, escalations=escalations, failed=failed or 0, labels=STATUS_LABELS,
         scenario=Scenario, breadcrumbs=[("Driftstatus", url_for("status.page")), ("Hantera", None)],
     ), code
 

@@ -7,7 +7,7 @@ and the public page inside status/ use its models directly.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -22,6 +22,7 @@ from core.signals import first_value
 from status import signals
 from status.incidents import MAIN_SERVER
 from status.models import Component, Driftinfo, Incident, IncidentUpdate, Notification, ProbeResult
+from status.rules import ROLE_LABELS, SERVICEDESK, escalation_plan
 from status.scenarios import TRACK_CUSTOMER_SERVICE, TRACK_OUTAGE, Scenario
 
 ACTIVE = "active"  # Incident.reserve_slot while the reserve routine applies (one incident at a time)
@@ -207,6 +208,47 @@ def banner_for(state: ReserveState | None) -> list[dict]:
 
 
 # --- What happened during an incident (for checklists that tick themselves) -------------------
+
+@dataclass(frozen=True)
+class EscalationState:
+    """How far the opening notice to one role of an incident's escalation got (IT staff's desk)."""
+
+    role: str
+    label: str
+    configured: bool  # an address (or, for Servicedesk, a webhook) is set for the role now
+    sent_at: datetime | None = None  # first handed to the mail outbox or answered by the webhook
+    pending: bool = False
+    failed: bool = False
+
+
+def opening_escalation(incident: Incident, recipients: Mapping[str, tuple[str, ...]],
+                       servicedesk_webhook: str | None) -> list[EscalationState]:
+    """Return, for each role the incident's escalation plan names, whether its opening notice went out.
+
+    A role with no address queues nothing: the desk must say so, not claim the role was contacted.
+    """
+    plan = escalation_plan(Scenario(incident.scenario), on_duty=not incident.escalated_off_duty)
+    rows = db.session.execute(
+        select(Notification.dedup_key, Notification.sent_at, Notification.failed_at)
+        .where(Notification.incident_id == incident.id,
+               Notification.dedup_key.startswith(f"esc:{incident.id}:opened:", autoescape=True)))
+    sent: dict[str, datetime] = {}
+    pending: set[str] = set()
+    failed: set[str] = set()
+    for key, sent_at, failed_at in rows:
+        role = key.split(":")[3]  # esc:<incident>:opened:<role>:<recipient or webhook>
+        if sent_at is not None:
+            sent[role] = min(sent_at, sent.get(role, sent_at))
+        elif failed_at is not None:
+            failed.add(role)
+        else:
+            pending.add(role)
+    return [EscalationState(
+        role, ROLE_LABELS[role],
+        configured=bool(recipients.get(role)) or (role == SERVICEDESK and bool(servicedesk_webhook)),
+        sent_at=sent.get(role), pending=role in pending, failed=role in failed)
+        for role in plan]
+
 
 def first_escalations(incident_ids: list[int]) -> dict[tuple[int, str], datetime]:
     """Return (incident, escalation role) → when the monitor first got the opening notice out."""

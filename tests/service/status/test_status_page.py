@@ -15,7 +15,8 @@ from status import services
 from status.models import Component, Outage
 from tests import factories
 from tests.conftest import api_token, login
-from tests.service.status.conftest import FOUR_HOURS_LATER, OUTAGE_START, open_incident
+from core.formatting import local_text
+from tests.service.status.conftest import FOUR_HOURS_LATER, OUTAGE_START, SATURDAY_NIGHT, open_incident
 from tests.service.status.test_scenarios import EVERY_MINUTE, RETRY, bearer, drive_to_down, probe
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -230,3 +231,39 @@ def test_availability_measured_for_less_than_the_window_is_marked_as_such(client
     assert figures["last_24h_complete"] and not figures["last_7d_complete"] and not figures["last_30d_complete"]
     assert "<td>100,00 %</td><td>100,00 %<sup>*</sup></td>" in html
     assert 'Huvudservern övervakas sedan <span class="nowrap">2026-10-31 13:00 CET</span>; siffrorna gäller tiden sedan dess.' in html
+
+
+def _escalation_steps(html: str) -> dict[str, str]:
+    listing = re.search(r'<ul class="escalation">(.*?)</ul>', html, re.S)
+    assert listing, "no escalation list on the desk"
+    items = (" ".join(re.sub(r"<[^>]+>", "", item).split()) for item in re.findall(r"<li>(.*?)</li>", listing.group(1), re.S))
+    return dict(item.split(": ", 1) for item in items)
+
+
+def test_the_desk_says_whom_the_escalation_reached_and_for_whom_no_address_is_set(app, client, ctx, servers, smtp,
+                                                                                 monkeypatch):
+    # Off duty, a main-server outage escalates to the SA, the SA's manager, Servicedesk and the supplier;
+    # only the first two have addresses here.
+    monkeypatch.setitem(app.config, "STATUS_ESCALATION_RECIPIENTS",
+                        {"system_owner": "sa@region.example", "system_owner_manager": "sa-chef@region.example"})
+    main, _ = servers
+    probe(SATURDAY_NIGHT - EVERY_MINUTE)
+    main.stop()
+    confirmed = drive_to_down(SATURDAY_NIGHT)
+    factories.user("it", roles=(Role.IT_STAFF,))
+    login(client, "it")
+
+    html = client.get("/status/hantera").get_data(as_text=True)
+    assert "kontaktade" not in html and "Utanför SA:s tjänstgöring" in html
+    nobody = "ingen mottagare inställd – ingen har kontaktats"
+    assert _escalation_steps(html) == {
+        "Systemansvarig": "väntar på utskick", "Enhetschef för systemansvarig": "väntar på utskick",
+        "Servicedesk": nobody, "Systemleverantör": nobody}
+    assert "STATUS_ESCALATION_RECIPIENTS" in html
+
+    services.deliver_notifications(confirmed)
+    steps = _escalation_steps(client.get("/status/hantera").get_data(as_text=True))
+    sent = f"meddelande lämnat för utskick {local_text(confirmed)}"
+    assert steps["Systemansvarig"] == sent and steps["Enhetschef för systemansvarig"] == sent
+    assert steps["Servicedesk"] == nobody
+    assert {address for rcpt, _ in smtp.messages for address in rcpt} == {"sa@region.example", "sa-chef@region.example"}
