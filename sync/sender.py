@@ -285,8 +285,10 @@ class Sender:
     def _breaker_failed(self, breaker: Breaker, trial: bool) -> Breaker:
         breaker = breaker_failure(breaker, self.clock(), self.settings.breaker, trial=trial)
         breaker_state.write_breaker(breaker, self.clock())
-        if breaker.state == OPEN:
-            log.warning("sync: main server not answering; sending paused until %s", breaker.retry_at)
+        failed_trials = breaker.failures - self.settings.breaker.failures_to_open + 1  # 1: it has just opened
+        if breaker.state == OPEN and _worth_a_log_line(failed_trials):
+            log.warning("sync: main server not answering (%d failed attempts); sending paused, next trial in %.1f s",
+                        breaker.failures, breaker.cooldown_seconds)
         return breaker
 
     def _answers(self, client: MainServer) -> bool:
@@ -326,3 +328,8 @@ class Sender:
             run.note = run.note[:300]
         db.session.commit()
         return report
+
+
+def _worth_a_log_line(failed_trials: int) -> bool:
+    """Log the 1st, 2nd, 4th, 8th … failed trial: a long outage tries every few seconds, the log says so a few times."""
+    return failed_trials >= 1 and failed_trials & (failed_trials - 1) == 0

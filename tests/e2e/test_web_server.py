@@ -83,6 +83,7 @@ def test_idle_connections_a_browser_opens_ahead_do_not_hold_the_workers(web_serv
 
 
 def test_the_access_log_names_paths_without_query_strings_and_skips_answered_status_polls(web_server: Web) -> None:
+    health_before = web_server.log.read_text().count('"GET /health"')  # the fixture's readiness probes
     with requests.Session() as browser:
         etag = browser.get(f"{web_server.url}/status.json", timeout=10).headers["ETag"]
         assert browser.get(f"{web_server.url}/status.json", headers={"If-None-Match": etag}, timeout=10).status_code == 304
@@ -91,10 +92,11 @@ def test_the_access_log_names_paths_without_query_strings_and_skips_answered_sta
         assert browser.get(f"{web_server.url}/health", timeout=10).status_code in (200, 503)
 
     def logged() -> str:
+        # Each worker writes its own lines: wait for this test's last request and for the search.
         text = web_server.log.read_text()
-        return text if '"GET /health"' in text else ""
+        return text if text.count('"GET /health"') > health_before and '"GET /api/v1/patients"' in text else ""
 
-    log = wait_until(logged, 10, "the access-log line of /health")
+    log = wait_until(logged, 10, "the access-log lines of this test's /health and search")
     assert '"GET /api/v1/patients" 401' in log
     assert "19900101" not in log and "q=" not in log  # the searched personnummer never reaches the log
     assert "/status.json" not in log

@@ -170,6 +170,18 @@ def test_the_breaker_stops_sending_when_the_server_falls_and_a_trial_resumes(syn
     assert_exactly_once(sync_app, main_server)
 
 
+def test_a_long_outage_is_logged_at_the_1st_2nd_4th_and_8th_failed_trial_not_at_every_one(sync_app, main_server,
+                                                                                           caplog):
+    capture(sync_app, 5)
+    main_server.stop()
+    with caplog.at_level("WARNING", logger="sync.sender"):
+        for hour in range(10):  # each run an hour later: past any cooldown, so each is a trial
+            run(sync_app, clock=lambda hour=hour: utcnow() + timedelta(hours=hour))
+    paused = [r.getMessage() for r in caplog.records if "sending paused" in r.getMessage()]
+    assert len(paused) == 4, paused
+    assert "next trial in" in paused[0] and "UTC" not in paused[0]
+
+
 def test_a_recovery_event_lets_the_sender_through_at_once(sync_app, main_server, monkeypatch):
     monkeypatch.setitem(sync_app.config, "SYNC_BREAKER_COOLDOWN_SECONDS", 3600)
     capture(sync_app, 10)
