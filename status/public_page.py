@@ -174,6 +174,9 @@ def _reserve(active: Incident | None, outage: Incident | None, now: datetime) ->
     elif countdown.waiting_for_prognosis:
         text = (f"Reservrutin gäller inte. Prognos finns; om den passeras utan att felet är åtgärdat aktiveras "
                 f"reservrutinen {local_text(countdown.activates_at)}.")
+    elif countdown.seconds_left == 0:  # due: the monitor's next reserve check activates it
+        text = (f"Reservrutin gäller inte ännu. Tiden utan prognos gick ut {local_text(countdown.activates_at)}; "
+                "reservrutinen aktiveras automatiskt inom kort.")
     else:
         text = (f"Reservrutin gäller inte ännu. Utan prognos aktiveras den automatiskt "
                 f"{local_text(countdown.activates_at)} (om {duration_text(countdown.seconds_left)}).")

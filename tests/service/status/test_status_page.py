@@ -267,3 +267,13 @@ def test_the_desk_says_whom_the_escalation_reached_and_for_whom_no_address_is_se
     assert steps["Systemansvarig"] == sent and steps["Enhetschef för systemansvarig"] == sent
     assert steps["Servicedesk"] == nobody
     assert {address for rcpt, _ in smtp.messages for address in rcpt} == {"sa@region.example", "sa-chef@region.example"}
+
+
+def test_past_the_four_hours_and_before_the_reserve_check_the_page_says_activation_is_imminent(client, outage_at_noon):
+    with freeze_time(FOUR_HOURS_LATER + timedelta(seconds=30)):  # the check runs every STATUS_RESERVE_CHECK_SECONDS
+        reserve = client.get("/status.json").get_json()["reserve"]
+    assert reserve["applies"] is False and reserve["seconds_until_automatic_activation"] == 0
+    assert reserve["text"] == ("Reservrutin gäller inte ännu. Tiden utan prognos gick ut 2026-11-02 14:00 CET; "
+                               "reservrutinen aktiveras automatiskt inom kort.")
+    with freeze_time(FOUR_HOURS_LATER - timedelta(minutes=5)):
+        assert "(om 5 min)" in client.get("/status.json").get_json()["reserve"]["text"]
