@@ -209,6 +209,12 @@ def banner_for(state: ReserveState | None) -> list[dict]:
 
 # --- What happened during an incident (for checklists that tick themselves) -------------------
 
+def _opening_escalation_role(dedup_key: str) -> str | None:
+    """Return the role an incident's opening escalation notice went to, from its dedup key, else None."""
+    parts = dedup_key.split(":")  # esc:<incident>:<event>:<role>:<recipient or webhook>
+    return parts[3] if len(parts) >= 4 and parts[0] == "esc" and parts[2] == "opened" else None
+
+
 @dataclass(frozen=True)
 class EscalationState:
     """How far the opening notice to one role of an incident's escalation got (IT staff's desk)."""
@@ -236,7 +242,9 @@ def opening_escalation(incident: Incident, recipients: Mapping[str, tuple[str, .
     pending: set[str] = set()
     failed: set[str] = set()
     for key, sent_at, failed_at in rows:
-        role = key.split(":")[3]  # esc:<incident>:opened:<role>:<recipient or webhook>
+        role = _opening_escalation_role(key)
+        if role is None:
+            continue
         if sent_at is not None:
             sent[role] = min(sent_at, sent.get(role, sent_at))
         elif failed_at is not None:
@@ -258,9 +266,9 @@ def first_escalations(incident_ids: list[int]) -> dict[tuple[int, str], datetime
                Notification.purpose.in_(("escalation", "servicedesk"))))
     sent: dict[tuple[int, str], datetime] = {}
     for incident_id, key, at in rows:
-        parts = key.split(":")  # esc:<incident>:<event>:<role>:<recipient>
-        if len(parts) >= 4 and parts[0] == "esc" and parts[2] == "opened":
-            slot = (incident_id, parts[3])
+        role = _opening_escalation_role(key)
+        if role is not None:
+            slot = (incident_id, role)
             sent[slot] = min(at, sent.get(slot, at))
     return sent
 
