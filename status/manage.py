@@ -79,7 +79,8 @@ def _render(code: int = 200, withdraw: DriftinfoWithdrawForm | None = None, with
     return render_template(
         "status/manage.html", incidents=incidents, forms=_forms(incidents, notices, **submitted), notices=notices,
         withdraw=withdraw or DriftinfoWithdrawForm(formdata=None, prefix="withdraw"), withdraw_id=withdraw_id,
-        reserve=services.current_reserve_state(), pending=counts, escalations=escalations, failed=failed or 0, labels=STATUS_LABELS,
+        reserve=services.current_reserve_state(), pending=counts, failed=failed or 0, labels=STATUS_LABELS,
+        escalations=escalations,
         scenario=Scenario, breadcrumbs=[("Driftstatus", url_for("status.page")), ("Hantera", None)],
     ), code
 

@@ -236,7 +236,8 @@ def test_availability_measured_for_less_than_the_window_is_marked_as_such(client
 def _escalation_steps(html: str) -> dict[str, str]:
     listing = re.search(r'<ul class="escalation">(.*?)</ul>', html, re.S)
     assert listing, "no escalation list on the desk"
-    items = (" ".join(re.sub(r"<[^>]+>", "", item).split()) for item in re.findall(r"<li>(.*?)</li>", listing.group(1), re.S))
+    items = (" ".join(re.sub(r"<[^>]+>", "", item).split())
+             for item in re.findall(r"<li>(.*?)</li>", listing.group(1), re.S))
     return dict(item.split(": ", 1) for item in items)
 
 
