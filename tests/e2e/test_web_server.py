@@ -39,33 +39,65 @@ def migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return store
 
 
-@pytest.fixture(scope="module", params=["granian", "gunicorn"])
-def web_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-               migrated_store: Path) -> Iterator[Web]:
-    """bin/web with each server, once per module: starting the app is most of these tests' time."""
-    tmp_path = tmp_path_factory.mktemp(request.param)
+@contextlib.contextmanager
+def started_web(server: str, directory: Path, store: Path) -> Iterator[tuple[Web, subprocess.Popen]]:
+    """Start bin/web with this server on a copy of the store; yield once every worker is up; stop it."""
     port = free_port()
-    shutil.copy(migrated_store, tmp_path / "store.sqlite3")
-    env = {**BASE_ENV, "HOST": "127.0.0.1", "PORT": str(port), "INSTANCE_PATH": str(tmp_path),
-           "SECRET_KEY": "web-server-test", "DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
-           "WEB_WORKERS": str(WORKERS), "WEB_SERVER": request.param, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    log = tmp_path / "web.log"
+    shutil.copy(store, directory / "store.sqlite3")
+    env = {**BASE_ENV, "HOST": "127.0.0.1", "PORT": str(port), "INSTANCE_PATH": str(directory),
+           "SECRET_KEY": "web-server-test", "DATABASE_URL": f"sqlite:///{directory / 'store.sqlite3'}",
+           "WEB_WORKERS": str(WORKERS), "WEB_SERVER": server, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    log = directory / "web.log"
     with log.open("wb") as out:
         process = subprocess.Popen([str(ROOT / "bin" / "web")], cwd=ROOT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: requests.get(f"{url}/health", timeout=2).status_code, 30, request.param)
+        wait_until(lambda: requests.get(f"{url}/health", timeout=2).status_code, 30, server)
         # Every worker up: a SIGTERM while one still loads the app can leave granian waiting for it.
         wait_until(lambda: len(WORKER_STARTED.findall(log.read_text())) >= WORKERS, 30, f"{WORKERS} workers")
-        yield Web(url, log)
+        yield Web(url, log), process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(15)
-        finally:  # never leave workers behind: granian's outlive a killed main process
+        finally:  # a test may have killed the main process: its workers are still in the group
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module", params=["granian", "gunicorn"])
+def web_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+               migrated_store: Path) -> Iterator[Web]:
+    """bin/web with each server, once per module: starting the app is most of these tests' time."""
+    with started_web(request.param, tmp_path_factory.mktemp(request.param), migrated_store) as (web, _process):
+        yield web
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    try:  # a zombie waits only for its (new) parent to read its status: it serves nothing
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_the_workers_end_when_the_main_process_is_killed(server: str, tmp_path: Path, migrated_store: Path) -> None:
+    # An orchestrator's hard stop or the OOM killer: no handler of the main process runs. Its workers
+    # must not go on serving the old code on the port, unsupervised, beside the next start.
+    with started_web(server, tmp_path, migrated_store) as (web, process):
+        workers = _children(process.pid)
+        assert len(workers) == WORKERS
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(5)
+        wait_until(lambda: not any(_running(pid) for pid in workers), 15, "the orphaned workers to end")
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{web.url}/health", timeout=2)
 
 
 def test_idle_connections_a_browser_opens_ahead_do_not_hold_the_workers(web_server: Web) -> None:
