@@ -12,6 +12,9 @@ worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_WORKERS", "2"))
 threads = int(os.environ.get("WEB_THREADS", "8"))
 accesslog = "-"
+# No control socket (gunicornc): its default path is one per user, so every web node on a host
+# (make run-postgres runs two) would bind the same file and stopping one would remove the other's.
+control_socket_disable = True
 # The path only (%(U)s), never the query string, so a searched personnummer never reaches the log.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 # The public /status.json is answered from rendered bytes (status/wsgi.py); under a closed loop of 200

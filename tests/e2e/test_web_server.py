@@ -75,6 +75,12 @@ def web_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         yield web
 
 
+def test_gunicorn_binds_no_control_socket_that_a_second_node_on_the_host_would_share(web_server: Web) -> None:
+    log = web_server.log.read_text()
+    assert ("Booting worker" in log) == ("gunicorn" in log)  # which server this is
+    assert "gunicorn.ctl" not in log and "ontrol socket" not in log
+
+
 def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
