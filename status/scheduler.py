@@ -140,9 +140,9 @@ def run_monitor(app: Flask) -> None:
     lock = lock_for(engine, worker_id(), timedelta(seconds=settings.lease_seconds), settings.lock_key)
     renew = _renew(app, lock)
     renew()  # know at once whether we are the active monitor
-    scheduler = build_scheduler(app, lock, settings, renew)
-    # A line per job run every few seconds drowns what matters; failures still show.
+    # A line per job added and per run every few seconds drowns what matters; failures still show.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    scheduler = build_scheduler(app, lock, settings, renew)
 
     def stop(_signum: int, _frame: object) -> None:
         scheduler.shutdown(wait=False)
