@@ -54,9 +54,7 @@ class Config:
     VERSION = "0.1.0"
 
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled by for_environment()
-    # A pooled connection is tested (SELECT 1) as it is taken, so after PostgreSQL restarts or fails over
-    # to its standby the next request gets a new connection instead of an error.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict | None = None  # None: engine_options() for the store's URL
     SQLITE_BUSY_TIMEOUT_MS = 5000
     # WAL pages (4 KiB) after which a committing request checkpoints by itself; the monitor's
     # core.wal_checkpoint job does it every second, so this is the fallback while no monitor runs.
@@ -218,6 +216,16 @@ class TestConfig(Config):
     # A cheap hasher keeps the suite fast; production uses scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     SECRET_KEY = "test-secret-key"
+
+
+def engine_options(url: str) -> dict:
+    """Return the engine options for the store at `url`.
+
+    A pooled PostgreSQL connection is tested (SELECT 1) as it is taken, so after PostgreSQL restarts or
+    fails over to its standby the next request gets a new connection instead of an error. A SQLite file
+    has no server to lose: there the test would only cost a statement per checkout (two per search).
+    """
+    return {} if url.startswith("sqlite") else {"pool_pre_ping": True}
 
 
 def for_environment(instance_path: str, testing: bool = False) -> type[Config]:

@@ -134,3 +134,10 @@ def test_personnummer_is_unique_in_the_store(ctx):
     with pytest.raises(IntegrityError):
         factories.patient(personnummer=first.personnummer)
     db.session.rollback()
+
+
+def test_pooled_connections_are_tested_as_taken_on_postgresql_only(app):
+    # After a PostgreSQL failover the first request must get a live connection; a SQLite file has
+    # no server to lose, and the test would cost a statement per checkout.
+    with app.app_context():
+        assert db.engine.pool._pre_ping is (db.engine.dialect.name == "postgresql")
