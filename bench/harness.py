@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -232,8 +234,19 @@ def token_for(base_url: str, username: str) -> str:
     return response.json()["token"]
 
 
+@dataclass(frozen=True)
+class ClientRun:
+    """What a load generator saw: each answer's latency, the failures, and its own CPU if it ran apart."""
+
+    latencies_ms: list[float]
+    errors: int
+    process_cpu_seconds: float = 0.0  # a separate process's CPU (wrk); the Python client is metered by pid
+
+
 class Client:
-    """GET with a bearer token, one requests.Session per thread."""
+    """GET with a bearer token from Python threads, one requests.Session per thread."""
+
+    name = "python"
 
     def __init__(self, base_url: str, token: str) -> None:
         self._base_url, self._token, self._local = base_url, token, threading.local()
@@ -250,6 +263,53 @@ class Client:
         if response.status_code != 200:  # say what failed: the status and the endpoint, never the query
             print(f"  ! {response.status_code} from {path.split('?')[0]}: {response.text[:160]!r}", flush=True)
         return (time.perf_counter() - started) * 1000, response.status_code == 200
+
+    def run(self, paths: list[str], concurrency: int) -> ClientRun:
+        """Send each path once from `concurrency` threads, each waiting for its answer before the next."""
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            results = list(pool.map(self.get, paths))
+        return ClientRun([ms for ms, _ in results], sum(not ok for _, ok in results))
+
+
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_paths.lua"
+
+
+class WrkClient:
+    """The same closed loop from wrk (C, one thread, `concurrency` connections): a load generator that
+    leaves the server the cores the Python client's ~1 ms of CPU per request takes on a small machine."""
+
+    def __init__(self, base_url: str, token: str, work: Path, think_ms: int = 0) -> None:
+        """`think_ms`: each connection pauses that long after an answer, as a user would (0: at once)."""
+        if shutil.which("wrk") is None:
+            sys.exit("wrk is not installed: apt-get install -y wrk (or measure with the Python client alone)")
+        self._base_url, self._token, self._paths_file = base_url, token, work / "wrk-paths.txt"
+        self._env = {**os.environ, "WRK_THINK_MS": str(think_ms)} if think_ms else None
+        self.name = f"wrk+{think_ms}ms" if think_ms else "wrk"
+
+    def run(self, paths: list[str], concurrency: int) -> ClientRun:
+        """Send each path once over `concurrency` kept-alive connections, then read wrk's own latencies."""
+        self._paths_file.write_text("\n".join(paths) + "\n")
+        before = _children_cpu_seconds()
+        with subprocess.Popen(["wrk", "-t1", f"-c{concurrency}", "-d600s", "--timeout", "60s", "-s", str(WRK_SCRIPT),
+                               self._base_url, "--", str(self._paths_file), self._token],
+                              stdout=subprocess.PIPE, text=True, env=self._env) as wrk:
+            for line in wrk.stdout:  # wrk's main thread sleeps out -d; the script says when all are answered
+                if line == "ANSWERED\n":
+                    wrk.send_signal(signal.SIGINT)
+                    break
+            output = wrk.stdout.read()
+        if wrk.returncode != 0:
+            sys.exit(f"wrk failed with {wrk.returncode}:\n{output[-2000:]}")
+        latencies = [int(us) / 1000 for us, count in re.findall(r"^LATENCY (\d+) (\d+)$", output, re.MULTILINE)
+                     for _ in range(int(count))]
+        errors = int(re.search(r"^ERRORS (\d+)$", output, re.MULTILINE).group(1))
+        return ClientRun(latencies, errors, _children_cpu_seconds() - before)
+
+
+def _children_cpu_seconds() -> float:
+    """Return the CPU seconds of this process's ended and waited-for children (wrk, once it has run)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 @dataclass(frozen=True)
@@ -285,6 +345,7 @@ class Measurement:
     peak_rss_mb: float  # the workers' highest
     cores: dict[str, float]  # CPU used meanwhile: workers (with the master), client, other processes
     worker_cpu_seconds: tuple[float, ...] = ()  # each worker's own, in worker order: how the load was spread
+    client: str = "python"  # the load generator: Client.name or WrkClient.name
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -311,33 +372,32 @@ class Measurement:
         return self.errors == 0 and self.percentile(95) <= self.target_ms
 
 
-def measure(server: Server, client: Client, name: str, target_ms: float | None, paths: list[str],
+def measure(server: Server, client: Client | WrkClient, name: str, target_ms: float | None, paths: list[str],
             concurrency: int) -> Measurement:
-    """Send the paths with `concurrency` threads; return latencies, server-side times, peak RSS and CPU."""
+    """Send the paths with `concurrency` clients; return latencies, server-side times, peak RSS and CPU."""
     workers = server.worker_pids()
     reset_peak_rss(workers)
     log_offset = server.log.stat().st_size
     per_worker = {f"worker {pid}": [pid] for pid in workers}
     with CpuMeter({"workers": [server.pid, *workers], "client": [os.getpid()], **per_worker}) as cpu:
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            results = list(pool.map(client.get, paths))
+        run = client.run(paths, concurrency)
     time.sleep(0.3)  # let the access-log lines land
     with server.log.open("rb") as f:  # the server's own request time (ms or µs) of the answers that were 200s
         f.seek(log_offset)
         server_ms = [float(time) / (1000 if unit == b"us" else 1)
                      for time, unit in re.findall(rb'" 200 \S+ ([\d.]+)(ms|us)$', f.read(), re.MULTILINE)]
-    cores = {"workers": cpu.cores("workers"), "client": cpu.cores("client"),
-             "other": cpu.other_cores(only=("workers", "client"))}  # the per-worker groups are within "workers"
-    return Measurement(name, target_ms, concurrency, [ms for ms, _ in results], cpu.seconds,
-                       sum(not ok for _, ok in results), server_ms, max(peak_rss_mb(pid) for pid in workers), cores,
-                       tuple(cpu.used[name] for name in per_worker))
+    cores = {"workers": cpu.cores("workers"),
+             "client": (cpu.used["client"] + run.process_cpu_seconds) / cpu.seconds,
+             "other": cpu.other_cores(run.process_cpu_seconds, only=("workers", "client"))}  # per-worker groups are within "workers"
+    return Measurement(name, target_ms, concurrency, run.latencies_ms, cpu.seconds, run.errors, server_ms,
+                       max(peak_rss_mb(pid) for pid in workers), cores, tuple(cpu.used[name] for name in per_worker),
+                       client.name)
 
 
-def measure_phase(server: Server, client: Client, name: str, target_ms: float | None, paths: list[str], plan: Plan,
-                  show: Callable[[Measurement], None], retries: int = 0) -> list[Measurement]:
+def measure_phase(server: Server, client: Client | WrkClient, name: str, target_ms: float | None, paths: list[str],
+                  plan: Plan, show: Callable[[Measurement], None], retries: int = 0) -> list[Measurement]:
     """Warm every worker up, then measure the phase at each level; a disturbed one again, up to `retries` times."""
-    with ThreadPoolExecutor(max_workers=plan.warm_threads) as pool:
-        list(pool.map(client.get, paths[:plan.warmup]))
+    client.run(paths[:plan.warmup], plan.warm_threads)
     rest = paths[plan.warmup:]
     results = []
     for i, level in enumerate(plan.levels):
@@ -357,7 +417,7 @@ def print_verdicts(results: list[Measurement], heading: str, width: int) -> None
     for m in results:
         if m.passed is not None:
             errors = f", {m.errors} errors" if m.errors else ""
-            print(f"  {'PASS' if m.passed else 'FAIL'}  {m.name:<{width}} c={m.concurrency}: p95 "
+            print(f"  {'PASS' if m.passed else 'FAIL'}  {m.name:<{width}} {m.client:<8} c={m.concurrency}: p95 "
                   f"{m.percentile(95):6.1f} ms (target ≤ {m.target_ms:.0f} ms){errors}")
     note = busy_note(max(m.cores["other"] for m in results), "a phase", " (on PostgreSQL the database server "
                      "counts here); on SQLite, rerun on a quiet machine before trusting these figures")

@@ -1,9 +1,10 @@
 """Benchmark patient search, patient overview and receipt PDF through the HTTP API.
 
 Builds a store of N patients with about three prescription rows each, starts the app as deployed
-(bin/web: granian, two workers; --server gunicorn for gunicorn), measures each endpoint with one and with several client threads, prints
-p50/p95/p99, throughput and the workers' peak RSS against the targets, then profiles the same
-requests in-process (SQL statement times, query plans, access-log write, PDF render).
+(bin/web: granian, two workers; --server gunicorn for gunicorn), measures each endpoint with one and
+with several clients (--load: Python threads, wrk, wrk with users' pauses), prints p50/p95/p99,
+throughput and the workers' peak RSS against the targets, then profiles the same requests in-process
+(SQL statement times, query plans, access-log write, PDF render).
 
     .venv/bin/python bench/prescribing_bench.py --patients 100000           # quick run, temporary SQLite
     .venv/bin/python bench/prescribing_bench.py                             # 1,000,000 patients, ~3M rows
@@ -221,21 +222,24 @@ def _random_values(connection, id_column, value_column, count: int, rng: random.
 
 
 def measure_all(server: harness.Server, token: str, phases: list[Phase], args: argparse.Namespace,
-                repeat_if_disturbed: bool) -> list[harness.Measurement]:
-    """Measure every phase at every concurrency; repeat a measurement other processes disturbed."""
-    client = harness.Client(server.base_url, token)
+                repeat_if_disturbed: bool, work: Path) -> list[harness.Measurement]:
+    """Measure every phase at every concurrency with each load generator; repeat a disturbed measurement."""
+    clients = {"python": lambda: harness.Client(server.base_url, token),
+               "wrk": lambda: harness.WrkClient(server.base_url, token, work),
+               "wrk-think": lambda: harness.WrkClient(server.base_url, token, work, args.think_ms)}
     plan = harness.Plan.from_args(args)
     retries = args.retries if repeat_if_disturbed else 0
-    return [m for phase in phases for m in harness.measure_phase(
-        server, client, phase.name, TARGETS_MS[phase.target], phase.paths, plan, print_measurement, retries)]
+    return [m for load in args.load for client in [clients[load]()] for phase in phases
+            for m in harness.measure_phase(server, client, phase.name, TARGETS_MS[phase.target], phase.paths, plan,
+                                           print_measurement, retries)]
 
 
 def print_measurement(m: harness.Measurement) -> None:
     errors = f"  ERRORS {m.errors}" if m.errors else ""
-    print(f"{m.name:<14} c={m.concurrency}  n={len(m.latencies_ms):<4} p50 {m.percentile(50):6.1f}  "
+    print(f"{m.name:<14} {m.client:<8} c={m.concurrency}  n={len(m.latencies_ms):<4} p50 {m.percentile(50):6.1f}  "
           f"p95 {m.percentile(95):6.1f}  p99 {m.percentile(99):6.1f} ms  (server p50 {m.percentile(50, m.server_ms):5.2f}"
           f"  p95 {m.percentile(95, m.server_ms):5.2f} ms)  {m.per_second:6.1f} req/s{errors}")
-    print(f"{'':<19} worker peak RSS {m.peak_rss_mb:4.0f} MB; CPU cores used: workers {m.cores['workers']:.2f} "
+    print(f"{'':<28} worker peak RSS {m.peak_rss_mb:4.0f} MB; CPU cores used: workers {m.cores['workers']:.2f} "
           f"({m.cpu_ms_per_request:.2f} ms/request, busiest worker {m.busiest_worker_share:.0%}), "
           f"client {m.cores['client']:.2f}, other processes {m.cores['other']:.2f}", flush=True)
 
@@ -265,6 +269,12 @@ def _parse_args() -> argparse.Namespace:
                         help="client-thread counts to measure each phase with")
     parser.add_argument("--retries", type=int, default=2,
                         help="SQLite: measure again when other processes used the CPU meanwhile")
+    parser.add_argument("--load", nargs="+", choices=("python", "wrk", "wrk-think"), default=["python", "wrk"],
+                        help="load generators, each measuring every phase: Python threads (requests), wrk (C, one "
+                             "thread: leaves the server the CPU the Python client uses), wrk-think (wrk, each "
+                             "connection pausing --think-ms after an answer)")
+    parser.add_argument("--think-ms", type=int, default=9,
+                        help="wrk-think: the pause after each answer (9 ms: four clients send ~300 searches/s)")
     parser.add_argument("--profile-requests", type=int, default=200, help="in-process requests per phase (0: skip)")
     return parser.parse_args()
 
@@ -314,7 +324,7 @@ def main() -> None:
             with web_server(args, env, work) as server, wal_checkpoints(store.url):
                 token = harness.token_for(server.base_url, "prescriber")
                 print(f"\n{server.options} at {server.base_url}; latencies client-side, ms; {load_line()}")
-                results = measure_all(server, token, phases, args, repeat_if_disturbed=store.sqlite_file is not None)
+                results = measure_all(server, token, phases, args, store.sqlite_file is not None, work)
             harness.print_verdicts(results, f"\ntargets (p95 through HTTP, {args.workers} {args.server} workers):", 14)
             print_search_goals(results, SEARCHES, BARE, args.server)
             print_scaling(results, "receipt PDF", args.workers)
