@@ -274,7 +274,7 @@ def _parse_args() -> argparse.Namespace:
                              "thread: leaves the server the CPU the Python client uses), wrk-think (wrk, each "
                              "connection pausing --think-ms after an answer)")
     parser.add_argument("--think-ms", type=int, default=9,
-                        help="wrk-think: the pause after each answer (9 ms: four clients send ~300 searches/s)")
+                        help="wrk-think: the pause after each answer (9 ms: four clients sent 280–305 searches/s here)")
     parser.add_argument("--profile-requests", type=int, default=200, help="in-process requests per phase (0: skip)")
     return parser.parse_args()
 

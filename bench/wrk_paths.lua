@@ -3,8 +3,9 @@
 --   wrk -t1 -cN -d600s -s bench/wrk_paths.lua URL -- PATHS_FILE TOKEN
 --
 -- Run with one thread (-t1): its N connections share the list. When every path has an answer, the
--- thread stops and says so, and the harness ends the run with SIGINT; done() prints each latency wrk saw (µs, with how many requests took it) and the errors
--- (wrk counts answers of 400 and above, and failed connections), so the harness computes the same percentiles as for its Python client.
+-- thread stops and says so, and the harness ends the run with SIGINT. done() then prints each latency
+-- wrk saw (µs, with how many requests took it) and the errors (answers of 400 and above, failed
+-- connections), so the harness computes the same percentiles as for its Python client.
 
 local paths, sent, answered = {}, 0, 0
 
