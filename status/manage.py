@@ -73,9 +73,7 @@ def _render(code: int = 200, withdraw: DriftinfoWithdrawForm | None = None, with
         .group_by(Notification.purpose)).all())
     failed = db.session.scalar(select(func.count()).select_from(Notification).where(Notification.failed_at.is_not(None)))
     settings = current_settings()
-    escalations = {incident.id: readmodel.opening_escalation(incident, settings.recipients,
-                                                             settings.servicedesk_webhook_url)
-                   for incident in incidents}
+    escalations = {incident.id: readmodel.opening_escalation(incident, settings) for incident in incidents}
     return render_template(
         "status/manage.html", incidents=incidents, forms=_forms(incidents, notices, **submitted), notices=notices,
         withdraw=withdraw or DriftinfoWithdrawForm(formdata=None, prefix="withdraw"), withdraw_id=withdraw_id,

@@ -86,13 +86,13 @@ def queue_escalation(incident: Incident, event: str, now: datetime, settings: Mo
         roles = escalation_plan(scenario, on_duty=not incident.escalated_off_duty)
     if not roles:
         return 0
-    webhook = settings.servicedesk_webhook_url
     if SERVICEDESK in roles and event == "opened" and incident.servicedesk_reference is None:
         incident.servicedesk_reference = f"DRIFT-{incident.id:05d}"
     status_url = public_url("status.page")
     rows = []
     for role in roles:
-        if role == SERVICEDESK and webhook:
+        webhook = settings.webhook_for(role)
+        if webhook:
             if event == "opened":
                 payload = messages.servicedesk_payload(
                     _system(), scenario, incident_id=incident.id, reference=incident.servicedesk_reference or "",

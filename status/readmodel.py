@@ -7,7 +7,7 @@ and the public page inside status/ use its models directly.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -22,7 +22,8 @@ from core.signals import first_value
 from status import signals
 from status.incidents import MAIN_SERVER
 from status.models import Component, Driftinfo, Incident, IncidentUpdate, Notification, ProbeResult
-from status.rules import ROLE_LABELS, SERVICEDESK, escalation_plan
+from status.rules import ROLE_LABELS, escalation_plan
+from status.settings import MonitorSettings
 from status.scenarios import TRACK_CUSTOMER_SERVICE, TRACK_OUTAGE, Scenario
 
 ACTIVE = "active"  # Incident.reserve_slot while the reserve routine applies (one incident at a time)
@@ -227,8 +228,7 @@ class EscalationState:
     failed: bool = False
 
 
-def opening_escalation(incident: Incident, recipients: Mapping[str, tuple[str, ...]],
-                       servicedesk_webhook: str | None) -> list[EscalationState]:
+def opening_escalation(incident: Incident, settings: MonitorSettings) -> list[EscalationState]:
     """Return, for each role the incident's escalation plan names, whether its opening notice went out.
 
     A role with no address queues nothing: the desk must say so, not claim the role was contacted.
@@ -253,7 +253,7 @@ def opening_escalation(incident: Incident, recipients: Mapping[str, tuple[str, .
             pending.add(role)
     return [EscalationState(
         role, ROLE_LABELS[role],
-        configured=bool(recipients.get(role)) or (role == SERVICEDESK and bool(servicedesk_webhook)),
+        configured=settings.reaches(role),
         sent_at=sent.get(role), pending=role in pending, failed=role in failed)
         for role in plan]
 

@@ -11,7 +11,7 @@ from flask import current_app
 
 from core.config import apply_environment as config_environment
 from status.machine import Thresholds
-from status.rules import ESCALATION_ROLES, WeeklyHours
+from status.rules import ESCALATION_ROLES, SERVICEDESK, WeeklyHours
 
 # Config keys a deployment (or `make run`) may set from the environment.
 ENVIRONMENT_KEYS = (
@@ -57,6 +57,14 @@ class MonitorSettings:
     reminder_interval: timedelta | None = None
     public_base_url: str = "http://127.0.0.1:5000"
     page_cache_seconds: float = 2.0
+
+    def webhook_for(self, role: str) -> str | None:
+        """Return the webhook that takes the role's escalation instead of mail (Servicedesk's, if set)."""
+        return self.servicedesk_webhook_url if role == SERVICEDESK else None
+
+    def reaches(self, role: str) -> bool:
+        """Return whether an escalation to the role goes anywhere: its webhook or at least one address."""
+        return bool(self.webhook_for(role) or self.recipients.get(role))
 
     @property
     def lock_retry_seconds(self) -> float:
