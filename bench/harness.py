@@ -117,6 +117,8 @@ def gunicorn(env: dict[str, str], log: Path, workers: int | None = None, options
         yield server
 
 
+# bin/web's defaults (WEB_WORKERS, WEB_THREADS) per server: gunicorn's live in gunicorn.conf.py.
+DEFAULT_SHAPE = {"granian": ("4", "2"), "gunicorn": ("2", "8")}
 WORKER_STARTED = re.compile(r"Started worker-|Booting worker")  # granian's line, gunicorn's
 
 
@@ -125,17 +127,18 @@ def web(server: str, env: dict[str, str], log: Path, app: str = "app.wsgi:app",
         ready_path: str = "/health") -> Iterator[Server]:
     """Start bin/web (the product's web command) with WEB_SERVER=server and WEB_APP=app on a free port.
 
-    Yields once `ready_path` answers and every worker (WEB_WORKERS, default 2) is up; always stops it.
+    Yields once `ready_path` answers and every worker (WEB_WORKERS, bin/web's default otherwise) is up;
+    always stops it.
     """
     port = free_port()
     bin_dir = str(Path(sys.executable).parent)
     env = {**env, "WEB_SERVER": server, "WEB_APP": app, "HOST": "127.0.0.1", "PORT": str(port),
            "PATH": f"{bin_dir}:{env.get('PATH', '')}"}
-    workers = int(env.get("WEB_WORKERS", "2"))
+    workers = int(env.get("WEB_WORKERS", DEFAULT_SHAPE[server][0]))
     with running([str(ROOT / "bin" / "web")], env, log) as process:
         options = f"bin/web, WEB_SERVER={server}, {workers} workers"
         if server == "granian":
-            options += f" × {env.get('WEB_THREADS', '8')} threads"
+            options += f" × {env.get('WEB_THREADS', DEFAULT_SHAPE[server][1])} threads"
         started = Server(f"http://127.0.0.1:{port}", port, process.pid, log, options)
 
         def ready() -> bool:

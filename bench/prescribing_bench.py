@@ -1,7 +1,7 @@
 """Benchmark patient search, patient overview and receipt PDF through the HTTP API.
 
 Builds a store of N patients with about three prescription rows each, starts the app as deployed
-(bin/web: granian, two workers; --server gunicorn for gunicorn), measures each endpoint with one and
+(bin/web: granian, four workers of two threads; --server gunicorn for gunicorn), measures each endpoint with one and
 with several clients (--load: Python threads, wrk, wrk with users' pauses), prints p50/p95/p99,
 throughput and the workers' peak RSS against the targets, then profiles the same requests in-process
 (SQL statement times, query plans, access-log write, PDF render).
@@ -259,7 +259,7 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--chunk-rows", type=int, default=20_000, help="prescription rows per insert")
     parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian",
                         help="the web server (default: granian, as bin/web runs it)")
-    parser.add_argument("--workers", type=int, default=2, help="web server worker processes")
+    parser.add_argument("--workers", type=int, help="web server worker processes (default: bin/web's)")
     parser.add_argument("--phases", nargs="+", choices=PHASE_KEYS, default=list(PHASE_KEYS),
                         help="which phases to measure (the bare endpoint always)")
     parser.add_argument("--keep-alive", type=int, help="--server gunicorn: --keep-alive seconds (default: gunicorn.conf.py's)")
@@ -276,7 +276,9 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--think-ms", type=int, default=9,
                         help="wrk-think: the pause after each answer (9 ms: four clients sent 280–305 searches/s here)")
     parser.add_argument("--profile-requests", type=int, default=200, help="in-process requests per phase (0: skip)")
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.workers = args.workers or int(harness.DEFAULT_SHAPE[args.server][0])
+    return args
 
 
 def web_server(args: argparse.Namespace, env: dict[str, str], work: Path):  # noqa: ANN201 - a context manager

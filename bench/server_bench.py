@@ -114,16 +114,17 @@ def main() -> None:
     parser.add_argument("--targets", nargs="+", default=["status", "status 304", "search"],
                         choices=["status", "status 304", "search"], help="what to measure besides hello")
     parser.add_argument("--patients", type=int, default=2000, help="demo patients in the store")
-    parser.add_argument("--workers", type=int, default=2, help="WEB_WORKERS for both servers")
-    parser.add_argument("--threads", type=int, default=8, help="WEB_THREADS for both servers")
+    parser.add_argument("--workers", type=int, help="WEB_WORKERS for both servers (default: each server's, bin/web)")
+    parser.add_argument("--threads", type=int, help="WEB_THREADS for both servers (default: each server's, bin/web)")
     args = parser.parse_args()
     load.require_wrk()
 
     with tempfile.TemporaryDirectory(prefix="server-bench-") as directory:
         tmp = Path(directory)
         env = {**os.environ, "FLASK_APP": "app", "SECRET_KEY": "server-bench", "INSTANCE_PATH": str(tmp),
-               "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
-               "WEB_WORKERS": str(args.workers), "WEB_THREADS": str(args.threads)}
+               "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}"}
+        env.update({name: str(value) for name, value in (("WEB_WORKERS", args.workers), ("WEB_THREADS", args.threads))
+                    if value is not None})
         prefix = prepare_store(env, args.patients)
         with harness.web("gunicorn", env, tmp / "token.log") as running:
             token = harness.token_for(f"http://127.0.0.1:{running.port}", "prescriber")
