@@ -117,8 +117,16 @@ def gunicorn(env: dict[str, str], log: Path, workers: int | None = None, options
         yield server
 
 
-# bin/web's defaults (WEB_WORKERS, WEB_THREADS) per server: gunicorn's live in gunicorn.conf.py.
-DEFAULT_SHAPE = {"granian": ("4", "2"), "gunicorn": ("2", "8")}
+def default_shape(server: str) -> tuple[str, str]:
+    """Return the server's default WEB_WORKERS and WEB_THREADS, read from bin/web (granian) or gunicorn.conf.py."""
+    if server == "granian":
+        text, pattern = (ROOT / "bin" / "web").read_text(), r'"\$\{%s:-(\d+)\}"'
+    else:
+        text, pattern = (ROOT / "gunicorn.conf.py").read_text(), r'os\.environ\.get\("%s", "(\d+)"\)'
+    workers, threads = (re.search(pattern % name, text) for name in ("WEB_WORKERS", "WEB_THREADS"))
+    return workers.group(1), threads.group(1)
+
+
 WORKER_STARTED = re.compile(r"Started worker-|Booting worker")  # granian's line, gunicorn's
 
 
@@ -134,11 +142,12 @@ def web(server: str, env: dict[str, str], log: Path, app: str = "app.wsgi:app",
     bin_dir = str(Path(sys.executable).parent)
     env = {**env, "WEB_SERVER": server, "WEB_APP": app, "HOST": "127.0.0.1", "PORT": str(port),
            "PATH": f"{bin_dir}:{env.get('PATH', '')}"}
-    workers = int(env.get("WEB_WORKERS", DEFAULT_SHAPE[server][0]))
+    default_workers, default_threads = default_shape(server)
+    workers = int(env.get("WEB_WORKERS", default_workers))
     with running([str(ROOT / "bin" / "web")], env, log) as process:
         options = f"bin/web, WEB_SERVER={server}, {workers} workers"
         if server == "granian":
-            options += f" × {env.get('WEB_THREADS', DEFAULT_SHAPE[server][1])} threads"
+            options += f" × {env.get('WEB_THREADS', default_threads)} threads"
         started = Server(f"http://127.0.0.1:{port}", port, process.pid, log, options)
 
         def ready() -> bool:

@@ -277,7 +277,7 @@ def _parse_args() -> argparse.Namespace:
                         help="wrk-think: the pause after each answer (9 ms: four clients sent 280–305 searches/s here)")
     parser.add_argument("--profile-requests", type=int, default=200, help="in-process requests per phase (0: skip)")
     args = parser.parse_args()
-    args.workers = args.workers or int(harness.DEFAULT_SHAPE[args.server][0])
+    args.workers = args.workers or int(harness.default_shape(args.server)[0])
     return args
 
 
