@@ -286,14 +286,22 @@ class Client:
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_paths.lua"
 
 
+def require_wrk() -> str:
+    """Return wrk's path, or exit saying how to install it."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("`wrk` is not installed; it is the load tool (Debian: apt-get install -y wrk, "
+                 "for benchmarks only, not a dependency of the application)")
+    return wrk
+
+
 class WrkClient:
     """The same closed loop from wrk (C, one thread, `concurrency` connections): a load generator that
     leaves the server the cores the Python client's ~1 ms of CPU per request takes on a small machine."""
 
     def __init__(self, base_url: str, token: str, work: Path, think_ms: int = 0) -> None:
         """`think_ms`: each connection pauses that long after an answer, as a user would (0: at once)."""
-        if shutil.which("wrk") is None:
-            sys.exit("wrk is not installed: apt-get install -y wrk (or measure with the Python client alone)")
+        self._binary = require_wrk()
         self._base_url, self._token, self._paths_file = base_url, token, work / "wrk-paths.txt"
         self._env = {**os.environ, "WRK_THINK_MS": str(think_ms)} if think_ms else None
         self.name = f"wrk+{think_ms}ms" if think_ms else "wrk"
@@ -302,7 +310,7 @@ class WrkClient:
         """Send each path once over `concurrency` kept-alive connections, then read wrk's own latencies."""
         self._paths_file.write_text("\n".join(paths) + "\n")
         before = _children_cpu_seconds()
-        with subprocess.Popen(["wrk", "-t1", f"-c{concurrency}", "-d600s", "--timeout", "60s", "-s", str(WRK_SCRIPT),
+        with subprocess.Popen([self._binary, "-t1", f"-c{concurrency}", "-d600s", "--timeout", "60s", "-s", str(WRK_SCRIPT),
                                self._base_url, "--", str(self._paths_file), self._token],
                               stdout=subprocess.PIPE, text=True, env=self._env) as wrk:
             for line in wrk.stdout:  # wrk's main thread sleeps out -d; the script says when all are answered

@@ -13,10 +13,8 @@ import heapq
 import os
 import random
 import selectors
-import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -55,14 +53,6 @@ end
 Load = Callable[[], tuple[dict, float]]  # returns the figures and the client's CPU seconds
 
 
-def require_wrk() -> str:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        sys.exit("`wrk` is not installed; it is the load tool (Debian: apt-get install -y wrk, "
-                 "for benchmarks only, not a dependency of the application)")
-    return wrk
-
-
 def measure(pids: list[int], load: Load) -> dict:
     """Run `load` and add what the server (`pids`), the client and everything else on the machine used:
     cores, the server's CPU time per request and the server's peak RSS (all its processes together)."""
@@ -79,7 +69,7 @@ class Wrk:
     """wrk with the counting script written once into `directory`."""
 
     def __init__(self, directory: Path) -> None:
-        self.binary = require_wrk()
+        self.binary = harness.require_wrk()
         self.script = directory / "load.lua"
         self.script.write_text(WRK_SCRIPT)
 

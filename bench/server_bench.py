@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="WEB_WORKERS for both servers (default: each server's, bin/web)")
     parser.add_argument("--threads", type=int, help="WEB_THREADS for both servers (default: each server's, bin/web)")
     args = parser.parse_args()
-    load.require_wrk()
+    harness.require_wrk()
 
     with tempfile.TemporaryDirectory(prefix="server-bench-") as directory:
         tmp = Path(directory)

@@ -174,7 +174,7 @@ def main() -> None:
     if args.seed_only:
         seed()
         return
-    load.require_wrk()
+    harness.require_wrk()
 
     with tempfile.TemporaryDirectory(prefix="status-bench-") as directory:
         tmp = Path(directory)
