@@ -42,14 +42,13 @@ sys.path.insert(0, str(ROOT))
 import harness  # noqa: E402
 from core.clock import local_today  # noqa: E402
 from core.config import normalise_database_url  # noqa: E402
-from core.store import checkpoint_wal  # noqa: E402
 from app.demo.seed import DEFAULT_SEED  # noqa: E402
 from core.models import Article, Patient, Prescription, PrescriptionRow, UnitPayer, User  # noqa: E402
 from core.models.users import user_product_areas, user_units  # noqa: E402
 from app.prescribing.quantity import prescription_expires_on  # noqa: E402
 from prescribing_goals import load_line, print_scaling, print_search_goals  # noqa: E402
 from prescribing_profile import diagnose  # noqa: E402
-from stores import seeded_store, store_location, store_size  # noqa: E402
+from stores import app_for, seeded_store, store_location, store_size  # noqa: E402
 
 TARGETS_MS = {"search": 20.0, "overview": 40.0, "receipt": 50.0, "bare": None}  # p95, from the performance issue
 BARE = "bare /health"  # the same server's cheapest answer: what HTTP, the server and Flask cost alone
@@ -291,24 +290,52 @@ def web_server(args: argparse.Namespace, env: dict[str, str], work: Path):  # no
     return harness.gunicorn(env, work / "gunicorn.log", workers=args.workers, options=options)
 
 
+@dataclass
+class MonitorWork:
+    """What the monitor's store jobs did meanwhile, and the CPU they took (in this process, not the server's)."""
+
+    cpu_seconds: float = 0.0
+    passes: int = 0
+    rows_moved: int = 0
+
+    def line(self) -> str:
+        per_row = f"{self.cpu_seconds / self.rows_moved * 1e6:.1f} µs per row" if self.rows_moved else "no rows"
+        return (f"the monitor's store jobs meanwhile (WAL checkpoint, access journal into the log), once a second: "
+                f"{self.cpu_seconds:.2f} s of CPU in {self.passes} passes, {self.rows_moved:,} access-log rows "
+                f"moved, {per_row}")
+
+
 @contextmanager
-def wal_checkpoints(url: str) -> Iterator[None]:
-    """Checkpoint SQLite's WAL every second meanwhile, as the monitor's core.wal_checkpoint job does when deployed."""
-    engine = create_engine(normalise_database_url(url))
-    stop = threading.Event()
+def monitor_store_jobs(url: str) -> Iterator[MonitorWork]:
+    """Meanwhile, every second, do to the store what the deployed monitor's jobs core.wal_checkpoint and
+    core.access_journal do (status/tasks.py), and count their CPU: the server's rows reach the log."""
+    from core.extensions import db
+    from core.privacy import access_journal
+    from core.store import checkpoint_wal
+
+    app = app_for(url, SECRET_KEY)
+    work, stop = MonitorWork(), threading.Event()
+
+    def one_pass() -> None:
+        started = time.thread_time()
+        with app.app_context():
+            checkpoint_wal(db.engine)
+            work.rows_moved += access_journal.ingest_pending()
+        work.cpu_seconds += time.thread_time() - started
+        work.passes += 1
 
     def run() -> None:
         while not stop.wait(1.0):
-            checkpoint_wal(engine)
+            one_pass()
 
-    worker = threading.Thread(target=run, name="wal-checkpoint", daemon=True)
+    worker = threading.Thread(target=run, name="monitor-store-jobs", daemon=True)
     worker.start()
     try:
-        yield
+        yield work
     finally:
         stop.set()
         worker.join()
-        engine.dispose()
+        one_pass()  # what the last second left
 
 
 def main() -> None:
@@ -323,13 +350,14 @@ def main() -> None:
                                                      random.Random(args.seed))
                       if phase.target == "bare" or phase.target in args.phases]
             env = {**os.environ, "DATABASE_URL": store.url, "SECRET_KEY": SECRET_KEY}
-            with web_server(args, env, work) as server, wal_checkpoints(store.url):
+            with web_server(args, env, work) as server, monitor_store_jobs(store.url) as monitor:
                 token = harness.token_for(server.base_url, "prescriber")
                 print(f"\n{server.options} at {server.base_url}; latencies client-side, ms; {load_line()}")
                 results = measure_all(server, token, phases, args, store.sqlite_file is not None, work)
             harness.print_verdicts(results, f"\ntargets (p95 through HTTP, {args.workers} {args.server} workers):", 14)
             print_search_goals(results, SEARCHES, BARE, args.server)
             print_scaling(results, "receipt PDF", args.workers)
+            print(f"\n{monitor.line()}")
             if args.profile_requests:
                 peaks = {phase.name: max((m.per_second for m in results if m.name == phase.name), default=0.0)
                          for phase in phases}

@@ -13,7 +13,7 @@ def init_app(app: Flask) -> None:
     from core import api, auth, errors, extensions, logging_setup, store, web
     from core.config import MAIL_ENVIRONMENT_KEYS, apply_environment, engine_options, migrations_directory
     from core.mail_cli import mail_command  # loads core.mail_outbox and its commit hook
-    from core.privacy import chokepoint
+    from core.privacy import access_journal, chokepoint
 
     if not app.testing:
         apply_environment(app.config, MAIL_ENVIRONMENT_KEYS)
@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     extensions.csrf.init_app(app)
     extensions.login_manager.init_app(app)
     store.init_app(app)
+    access_journal.init_app(app)
     for package in (errors, auth, web, api):
         package.init_app(app)
     chokepoint.init_app(app)

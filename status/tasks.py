@@ -14,6 +14,7 @@ from sqlalchemy import delete
 
 from core import mail_outbox, store
 from core.extensions import db
+from core.privacy import access_journal
 from core.signals import flat_values
 from core.store import begin_write
 from status import services, signals, subscriptions
@@ -45,6 +46,11 @@ def checkpoint_wal(_now: datetime) -> None:
     store.checkpoint_wal(db.engine)
 
 
+def ingest_access_journal(_now: datetime) -> None:
+    """Move the web workers' access-journal lines into the access log (core.privacy.access_journal)."""
+    access_journal.ingest_pending()
+
+
 def prune(now: datetime) -> None:
     """Forget probe results past availability's horizon, addresses never confirmed and old mail."""
     begin_write()
@@ -69,6 +75,7 @@ JOBS = (
     Job("status.notify", notify, lambda s: s.notify_seconds, executor="mail"),
     Job("core.mail", send_mail, lambda s: s.notify_seconds, executor="mail"),
     Job("core.wal_checkpoint", checkpoint_wal, lambda s: s.tick_seconds),
+    Job("core.access_journal", ingest_access_journal, lambda s: s.tick_seconds),
     Job("status.prune", prune, lambda s: 3600.0),
 )
 

@@ -89,6 +89,9 @@ def _rolled_back_transaction(request: pytest.FixtureRequest) -> Iterator[None]:
         db.session = original
         outer.rollback()
         connection.close()
+        journal = application.extensions.get("access_journal")
+        if journal is not None:  # the access journal's files are part of the store: rolled back too
+            journal.discard()
 
 
 @pytest.fixture

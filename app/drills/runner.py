@@ -29,6 +29,7 @@ from core.clock import utcnow
 from core.errors import DomainError
 from core.extensions import db
 from core.models import User
+from core.privacy import access_journal
 from reserve import drill_runs
 from reserve.drill_runs import ROOT
 from reserve.models import Drill, ReserveItem
@@ -99,6 +100,7 @@ def execute(drill_id: int, now: datetime | None = None) -> Drill:
 
 def _run_in_sandbox(log: Recorder, path: Path) -> dict:
     path.unlink(missing_ok=True)
+    access_journal.remove_beside(path)  # the last drill's displays are not this sandbox's
     port = _free_port()
     _migrate(path)
     sandbox = sandbox_app(f"sqlite:///{path}", f"http://127.0.0.1:{port}")

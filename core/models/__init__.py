@@ -1,5 +1,5 @@
 """All models, imported here so Alembic and the app see the whole schema."""
-from core.models.access_log import AccessLogEntry
+from core.models.access_log import AccessJournalFile, AccessLogEntry
 from core.models.catalogue import PRODUCT_AREA_CODES, Article, ProductArea
 from core.models.news import NewsItem
 from core.models.numbering import NumberSeries
@@ -14,7 +14,7 @@ from core.models.sessions import UserSession
 from core.models.users import ApiToken, LoginFailure, User, UserRole, user_product_areas, user_units
 
 __all__ = [
-    "AccessLogEntry", "ApiToken", "Article", "CENTRAL_WAREHOUSE_NUMBER", "ContactPerson",
+    "AccessJournalFile", "AccessLogEntry", "ApiToken", "Article", "CENTRAL_WAREHOUSE_NUMBER", "ContactPerson",
     "LoginFailure", "NUTRITION_FULL", "NewsItem", "NumberSeries", "OutgoingMail", "Prescription", "PrescriptionRow",
     "ROW_ACTIVE", "ROW_CANCELLED", "ROW_DELIVERED", "ROW_EXPIRED", "SAVED_SEARCH_SCOPES", "SavedSearch", "PRODUCT_AREA_CODES", "Patient",
     "PrescribingUnit", "ProductArea", "UnitPayer", "User", "UserRole", "UserSession", "Warehouse",

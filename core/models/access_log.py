@@ -28,3 +28,12 @@ class AccessLogEntry(db.Model):
 
     user: Mapped[User] = relationship()
     patient: Mapped[Patient] = relationship()
+
+
+class AccessJournalFile(db.Model):
+    """How much of one access-journal file is in `access_log` (core/privacy/access_journal.py)."""
+
+    __tablename__ = "access_journal_files"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    ingested_bytes: Mapped[int] = mapped_column(BigInteger)

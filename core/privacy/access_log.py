@@ -13,6 +13,7 @@ from sqlalchemy.orm import contains_eager
 from core.clock import utcnow
 from core.extensions import db
 from core.models import AccessLogEntry, Patient, User
+from core.privacy import access_journal
 from core.store import begin_write
 
 
@@ -59,12 +60,16 @@ class Mark:
 
 
 def record_patient_access(user_id: int, patient_ids: Iterable[int], action: AccessAction, context: str) -> int:
-    """Write one access-log row per patient read, commit, and return how many were written."""
+    """Write one access-log row per patient read and return how many were written."""
     return record_rows([Mark(user_id, pid, action, context) for pid in dict.fromkeys(patient_ids)])
 
 
 def record_rows(marks: Iterable[Mark]) -> int:
-    """Write the rows at one moment, commit, and return how many were written."""
+    """Write the rows at one moment and return how many were written.
+
+    On a SQLite file they go to the access journal (`core.privacy.access_journal`), which every
+    reader of the log moves into the table first; on PostgreSQL straight into the table, committed.
+    """
     now = utcnow()
     rows = [
         {"at": now, "user_id": m.user_id, "patient_id": m.patient_id, "action": AccessAction(m.action).value,
@@ -73,8 +78,12 @@ def record_rows(marks: Iterable[Mark]) -> int:
     ]
     if not rows:
         return 0
+    journal = access_journal.current()
+    if journal is not None:
+        journal.append(rows)
+        return len(rows)
     if len(rows) <= ROWS_PER_STATEMENT:
-        # One multi-row INSERT: on SQLite it holds the write lock only inside that one call.
+        # One multi-row INSERT: one round trip, one statement compiled once per row count.
         parameters = {f"{key}_{i}": value for i, row in enumerate(rows) for key, value in row.items()}
         begin_write(single_statement=True)
         db.session.connection().execute(_multi_row_insert(len(rows)), parameters)
@@ -98,7 +107,11 @@ def _multi_row_insert(count: int) -> TextClause:
 
 def access_log_query(user_id: int | None = None, patient_id: int | None = None,
                      since: datetime | None = None, until: datetime | None = None) -> Select:
-    """Return the log entries, optionally for one user, one patient and a period [since, until) in UTC."""
+    """Return the log entries, optionally for one user, one patient and a period [since, until) in UTC.
+
+    The access journal is moved into the table first, so the query sees every display until now.
+    """
+    access_journal.ingest_pending()
     query = (
         select(AccessLogEntry)
         .join(AccessLogEntry.user)

@@ -9,6 +9,7 @@ from core.extensions import db
 from core.models import AccessLogEntry, Patient, User
 from core.privacy.access_log import AccessAction
 from core.privacy.chokepoint import mark_displayed
+from core.privacy.access_journal import ingest_pending
 from tests import factories
 
 
@@ -25,6 +26,7 @@ def _serve(app: Flask, username: str, patient_id: int, status: int, *, mark: Acc
 
 def _rows(app: Flask) -> list[tuple[str, str]]:
     with app.app_context():
+        ingest_pending()  # as every reader of the log does first
         return [(e.action, e.context) for e in db.session.scalars(select(AccessLogEntry).order_by(AccessLogEntry.id))]
 
 

@@ -24,6 +24,7 @@ from core.extensions import db
 from core.models import AccessLogEntry, Patient, PrescriptionRow
 from core.privacy.screens import screen_name
 from core.store import begin_write
+from core.privacy.access_journal import ingest_pending
 from reserve import kit
 from reserve.models import ReserveItem
 from status import incidents
@@ -157,6 +158,7 @@ def _shows_canary(response, patient: Patient) -> bool:
 
 def _rows_for(app: Flask, user_id: int, patient_id: int) -> int:
     with app.app_context():
+        ingest_pending()  # as every reader of the log does first
         return db.session.scalar(select(func.count()).select_from(AccessLogEntry).where(
             AccessLogEntry.user_id == user_id, AccessLogEntry.patient_id == patient_id)) or 0
 

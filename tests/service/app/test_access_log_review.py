@@ -15,6 +15,7 @@ from core.auth.roles import Role
 from core.extensions import db
 from core.models import AccessLogEntry
 from core.privacy.access_log import AccessAction, record_patient_access
+from core.privacy.access_journal import ingest_pending
 from tests import factories
 from tests.conftest import login
 
@@ -52,6 +53,7 @@ def _csv_rows(body: bytes) -> list[list[str]]:
 
 
 def _rows_of(action: str) -> list[AccessLogEntry]:
+    ingest_pending()  # as every reader of the log does first
     return list(db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == action)))
 
 

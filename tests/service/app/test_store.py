@@ -95,11 +95,13 @@ def test_a_single_statement_write_holds_the_write_lock_only_inside_its_statement
         conn.close()
 
 
-def test_access_log_rows_of_a_page_are_written_in_one_statement(ctx):
+def test_access_log_rows_of_a_page_are_written_in_one_statement(app, ctx, monkeypatch):
+    """Where rows go straight into the table (PostgreSQL; here without SQLite's journal too)."""
     from sqlalchemy import event
 
     from core.privacy.access_log import AccessAction, Mark, record_rows
 
+    monkeypatch.setitem(app.extensions, "access_journal", None)
     user, patients = factories.user(), [factories.patient() for _ in range(3)]
     statements: list[str] = []
 

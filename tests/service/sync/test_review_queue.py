@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from core.models import AccessLogEntry
+from core.privacy.access_journal import ingest_pending
 from sync import outbox
 from sync.models import OutboxItem
 from sync.rules import CANCELLED, PENDING, REVIEW
@@ -28,6 +29,7 @@ def _nobody_at_the_main_server(app, monkeypatch):
 
 
 def access_rows(world: dict, user: str) -> int:
+    ingest_pending()  # as every reader of the log does first
     return db.session.scalar(select(func.count()).select_from(AccessLogEntry).where(
         AccessLogEntry.patient_id == world["patient"].id, AccessLogEntry.user_id == world[user].id))
 

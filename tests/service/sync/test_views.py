@@ -13,6 +13,7 @@ from core.clock import utcnow
 from core.extensions import db
 from core.models import AccessLogEntry
 from core.store import begin_write
+from core.privacy.access_journal import ingest_pending
 from sync import outbox
 from sync.models import OutboxItem
 from sync.rules import CANCELLED, PENDING
@@ -132,6 +133,7 @@ def test_a_conflict_shows_both_versions_and_resolves_through_the_form(client, wo
     assert response.status_code == 302
     item = outbox.item_for_key(made[3].key)
     assert (item.state, item.server_id) == ("resolved", "F00000042")
+    ingest_pending()  # as every reader of the log does first
     entries = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.patient_id == world["patient"].id))
     assert any("Efterregistrering" in e.context for e in entries)  # the payload named the patient
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from core.auth.roles import Role
 from core.extensions import db
 from core.models import Article, Patient, PrescribingUnit, PrescriptionRow, User, Warehouse
+from core.privacy.access_journal import ingest_pending
 from app.withdrawals.models import StockLevel
 from tests import factories
 from tests.conftest import api_token
@@ -103,6 +104,12 @@ def scalar(statement):  # noqa: ANN001, ANN201
 @factories.in_app_context
 def scalars(statement) -> list:  # noqa: ANN001
     return list(db.session.scalars(statement))
+
+
+@factories.in_app_context
+def journal_moved() -> None:
+    """Move the access journal's lines into the log, as every reader of the log does first."""
+    ingest_pending()
 
 
 def bearer(client, username: str) -> dict[str, str]:  # noqa: ANN001

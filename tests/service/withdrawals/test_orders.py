@@ -10,7 +10,7 @@ from core.models import AccessLogEntry
 from app.withdrawals.models import Order, OutboundDelivery, StockLevel
 from tests import factories
 from tests.conftest import csrf_token_from, login
-from tests.service.withdrawals.conftest import bearer, scalar, set_stock, stock_of
+from tests.service.withdrawals.conftest import bearer, scalar, set_stock, stock_of, journal_moved
 
 
 @pytest.fixture
@@ -160,6 +160,7 @@ def test_a_prescription_to_a_patient_comes_from_warehouse_10_and_is_logged(clien
                           patient_id=stocked.patient.id)
     assert response.status_code == 201 and response.get_json()["from_warehouse"] == 10
     assert stock_of(stocked.central, stocked.pads) == 97
+    journal_moved()
     assert scalar(select(AccessLogEntry).where(AccessLogEntry.patient_id == stocked.patient.id,
                                                AccessLogEntry.context == "orders.create.prescription"))
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core.models import AccessLogEntry, PrescriptionRow
 from app.withdrawals.models import Withdrawal
 from tests import factories
-from tests.service.withdrawals.conftest import TODAY, bearer, scalar, scalars
+from tests.service.withdrawals.conftest import TODAY, bearer, scalar, scalars, journal_moved
 
 
 def create(client, headers, row_id, packages=3):
@@ -227,6 +227,7 @@ def test_search_results_are_sortable_and_paged(client, world, history):
 
 def test_each_patient_shown_by_the_search_is_written_to_the_access_log(client, world, history):
     client.get("/api/v1/withdrawals", headers=bearer(client, "maria"))
+    journal_moved()
     logged = scalars(select(AccessLogEntry).where(AccessLogEntry.context == "api.withdrawals.search"))
     assert len(logged) == 2 and {e.action for e in logged} == {"withdrawals"}
     assert world.patient.id in {e.patient_id for e in logged}
@@ -249,4 +250,5 @@ def test_one_withdrawal_is_readable_and_its_read_logged(client, world, history):
     response = client.get(f"/api/v1/withdrawals/{history['2026-11-20']}", headers=bearer(client, "karin"))
     assert response.status_code == 200
     assert response.get_json()["personnummer"] == world.patient.personnummer
+    journal_moved()
     assert scalar(select(AccessLogEntry).where(AccessLogEntry.context == "api.withdrawals.show"))

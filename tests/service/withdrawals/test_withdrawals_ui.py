@@ -12,7 +12,7 @@ from app.withdrawals import queries
 from app.withdrawals.models import Withdrawal
 from tests import factories
 from tests.conftest import csrf_token_from, login
-from tests.service.withdrawals.conftest import TODAY, bearer, scalar, scalars
+from tests.service.withdrawals.conftest import TODAY, bearer, scalar, scalars, journal_moved
 
 U_NUMBER = re.compile(r"U\d{9}")
 
@@ -42,6 +42,7 @@ def test_my_page_lists_withdrawals_needing_action_with_a_pen_and_logs_the_patien
     html = page_text(client, "/min-sida/")
     assert "Uttag som måste åtgärdas" in html and number in html and world.patient.personnummer in html
     assert "Redigera" in html and "Uttagsöversikt" in html
+    journal_moved()
     assert scalar(select(AccessLogEntry).where(AccessLogEntry.context == "mypage.withdrawals",
                                                AccessLogEntry.patient_id == world.patient.id))
 
@@ -164,6 +165,7 @@ def test_withdrawals_per_article_shows_only_that_article_and_is_logged(client, w
     login(client, "karin")
     html = page_text(client, f"/uttag/patient/{world.patient.id}/artikel?artikel={world.drink.id}")
     assert drink_number in html and pads_number not in html and "Näringsdryck Jordgubb" in html
+    journal_moved()
     assert scalar(select(AccessLogEntry).where(AccessLogEntry.context == "withdrawals.per_article"))
 
 
@@ -238,4 +240,5 @@ def test_my_page_of_a_technician_has_no_withdrawal_section(client, world):
     login(client, "erik")
     html = page_text(client, "/min-sida/")
     assert "Uttag som måste åtgärdas" not in html and "Lagersaldo" in html
+    journal_moved()
     assert scalars(select(AccessLogEntry)) == []
