@@ -13,11 +13,14 @@ The drill page runs it outside the request, in a process of its own (drill_runs.
 """
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -73,9 +76,10 @@ def execute(drill_id: int, now: datetime | None = None) -> Drill:
     Whatever stops it, a Python error or SIGTERM, the drill is stored as failed with the steps
     done so far.
     """
-    if not drill_runs.claim(drill_id, utcnow()):
-        raise DomainError(f"Övning {drill_id} är redan startad eller avslutad.")
-    path = Path(db.session.get(Drill, drill_id).sandbox)
+    drill = db.session.get(Drill, drill_id)
+    if drill is None:
+        raise DomainError(f"Övning {drill_id} finns inte.")
+    path = Path(drill.sandbox)
     production = current_app._get_current_object()
 
     def progress(phase: str, events: list[dict]) -> None:
@@ -85,17 +89,35 @@ def execute(drill_id: int, now: datetime | None = None) -> Drill:
     log = Recorder((now or utcnow()).replace(second=0, microsecond=0), on_step=partial(progress, PLAYING))
     status, report = DRILL_FAILED, {"summary": "Övningen avbröts innan den var klar.", "events": log.events}
     started = time.perf_counter()
+    claimed = False
     try:
+        with _sigterm_held():  # a SIGTERM between the claim's commit and `claimed` would leave it "running"
+            claimed = drill_runs.claim(drill_id, utcnow())
+        if not claimed:
+            raise DomainError(f"Övning {drill_id} är redan startad eller avslutad.")
         progress("Sandlådan skapas", [])
         report = _run_in_sandbox(log, path)
         status = DRILL_FINISHED
     except Exception as exc:  # a drill that breaks must say so in its report, not vanish
+        if not claimed:
+            raise
         current_app.logger.exception("drill %s failed", drill_id)
         report = {"summary": f"Övningen avbröts: {type(exc).__name__}: {exc}", "events": log.events}
     finally:
-        report["real_seconds"] = round(time.perf_counter() - started, 2)
-        drill_runs.finish(drill_id, status, report, utcnow())
+        if claimed:
+            report["real_seconds"] = round(time.perf_counter() - started, 2)
+            drill_runs.finish(drill_id, status, report, utcnow())
     return db.session.get(Drill, drill_id, populate_existing=True)
+
+
+@contextmanager
+def _sigterm_held() -> Iterator[None]:
+    """Hold SIGTERM back meanwhile (the `flask reserve run-drill` process turns it into SystemExit)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _run_in_sandbox(log: Recorder, path: Path) -> dict:
