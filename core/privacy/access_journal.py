@@ -242,9 +242,11 @@ def _read(path: Path, start: int, limit: int) -> tuple[bytes | None, bool]:
 
 
 def _rows(lines: bytes) -> list[dict]:
-    return [{"at": datetime.fromisoformat(at), "user_id": user_id, "patient_id": patient_id,
-             "action": action, "context": context}
-            for line in lines.splitlines() for at, user_id, patient_id, action, context in json.loads(line)]
+    """Return the rows of whole lines, their fields in COLUMNS' order as `append` wrote them."""
+    rows = [dict(zip(COLUMNS, fields, strict=True)) for line in lines.splitlines() for fields in json.loads(line)]
+    for row in rows:
+        row["at"] = datetime.fromisoformat(row["at"])
+    return rows
 
 
 def current() -> AccessJournal | None:
