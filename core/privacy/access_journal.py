@@ -105,6 +105,7 @@ class AccessJournal:
         Runs in the session's own write transaction (`begin_write`), so the reader that calls it sees
         the rows in its next statement; files whose writers are gone are deleted once moved.
         """
+        self._clear_abandoned_openings()
         moved, more = 0, True
         while more:  # another pass only for a file longer than one transaction takes, never for new lines
             batch, finished, more = self._ingest_once()
@@ -164,12 +165,15 @@ class AccessJournal:
         db.session.commit()
 
     def _files(self) -> Iterator[Path]:
+        return self.directory.glob("*" + FILE_SUFFIX) if self.directory.is_dir() else iter(())
+
+    def _clear_abandoned_openings(self) -> None:
+        """Delete files whose writer died between creating and renaming them (never a live one: they are old)."""
         if not self.directory.is_dir():
-            return iter(())
-        for opening in self.directory.glob("*" + OPENING_SUFFIX):  # a writer that died before it renamed
+            return
+        for opening in self.directory.glob("*" + OPENING_SUFFIX):
             if _age_seconds(opening) > OPENING_ABANDONED_SECONDS and _writer_gone(opening):
                 opening.unlink(missing_ok=True)
-        return self.directory.glob("*" + FILE_SUFFIX)
 
     def discard(self) -> None:
         """Close this process's file and delete every file: for a test whose transaction is rolled back."""
