@@ -45,7 +45,10 @@ def post_worker_init(worker):  # noqa: ANN001, ARG001
 
 
 def pre_request(worker, req):  # noqa: ANN001, ARG001
-    from status.wsgi import keeps_connection  # one rule for both servers (see there)
+    # Every answer but the status page's polls closes its connection (status.wsgi.keeps_connection). Unlike
+    # granian's CloseConnections this does not keep a connection its worker serves alone: gunicorn's
+    # measured figures are with a connection per request (docs/operations.md, "Connections").
+    from status.wsgi import keeps_connection
 
     if not keeps_connection(req.method, req.path):
         req.must_close = True

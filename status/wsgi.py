@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from flask import Flask
 from werkzeug.http import parse_etags, quote_etag, remove_entity_headers
+from werkzeug.wsgi import ClosingIterator
 
 from status import cache
 
@@ -135,33 +136,54 @@ def is_answered_poll(method: str, path: str, status: int) -> bool:
 
 
 def keeps_connection(method: str, path: str) -> bool:
-    """Whether an answer may keep its connection open: only the status page's polls.
+    """Whether an answer may keep its connection open whatever else its worker is doing: the status page's polls.
 
     A kept-alive connection stays with the worker process that accepted it, and a worker runs Python on
     one core at a time (the GIL): two clients' connections in one worker left the other idle (receipt
-    PDFs, bench/prescribing_bench.py: 1.06 of 2 cores at 2 clients). Closing after each answer sends the
-    next request to whichever worker is free, for about 0.1–0.25 ms of CPU; the polls, answered from
-    cached bytes in well under a millisecond, would pay a third more for a connection each.
+    PDFs, bench/prescribing_bench.py: 1.06 of 2 cores at 2 clients). The polls, answered from cached
+    bytes in well under a millisecond, would pay a third more for a connection each.
     """
     return path == PATH and method == "GET"
 
 
 class CloseConnections:
-    """WSGI middleware: `Connection: close` on every answer but the polls (granian honours it; gunicorn
-    ignores an application's hop-by-hop headers, so gunicorn.conf.py's pre_request applies the same rule)."""
+    """WSGI middleware: `Connection: close` on an answer given while its worker served another request too.
+
+    A connection whose requests meet no other in its worker keeps it: a new connection costs a search
+    a fifth more CPU, and at four clients on four workers the server's p95 was 5.0 ms with a
+    connection per request against 3.2 ms kept alive (bench/README.md, session 11). Two connections
+    that meet in one worker share its core; closing one sends its next request through the kernel's
+    accept queue to some worker, most likely another, until each busy connection has a worker of its
+    own. The polls always keep theirs (`keeps_connection`). granian honours the header; gunicorn
+    ignores an application's hop-by-hop headers, so gunicorn.conf.py's pre_request closes every
+    answer's connection but the polls'.
+    """
 
     def __init__(self, wsgi_app: Callable) -> None:
         self.wsgi_app = wsgi_app
+        self._lock = threading.Lock()
+        self._in_flight = 0  # requests this worker is serving now
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if keeps_connection(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")):
             return self.wsgi_app(environ, start_response)
 
-        def closing(status: str, headers: list[tuple[str, str]], exc_info=None):  # noqa: ANN001, ANN202
-            kept = [(name, value) for name, value in headers if name.lower() != "connection"]
-            return start_response(status, [*kept, ("Connection", "close")], exc_info)
+        def closing_if_shared(status: str, headers: list[tuple[str, str]], exc_info=None):  # noqa: ANN001, ANN202
+            if self._in_flight > 1:
+                headers = [*[(name, value) for name, value in headers if name.lower() != "connection"],
+                           ("Connection", "close")]
+            return start_response(status, headers, exc_info)
 
-        return self.wsgi_app(environ, closing)
+        self._count(+1)
+        try:
+            return ClosingIterator(self.wsgi_app(environ, closing_if_shared), lambda: self._count(-1))
+        except BaseException:
+            self._count(-1)
+            raise
+
+    def _count(self, step: int) -> None:
+        with self._lock:
+            self._in_flight += step
 
 
 class QuietPolls(logging.Filter):
