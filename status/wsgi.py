@@ -154,7 +154,8 @@ class CloseConnections:
     connection per request against 3.2 ms kept alive (bench/README.md, session 11). Two connections
     that meet in one worker share its core; closing one sends its next request through the kernel's
     accept queue to some worker, most likely another, until each busy connection has a worker of its
-    own. The polls always keep theirs (`keeps_connection`). granian honours the header; gunicorn
+    own. The polls always keep theirs (`keeps_connection`) and are not counted: answered from cached
+    bytes, they hardly share a core. granian honours the header; gunicorn
     ignores an application's hop-by-hop headers, so gunicorn.conf.py's pre_request closes every
     answer's connection but the polls'.
     """
@@ -170,8 +171,8 @@ class CloseConnections:
 
         def closing_if_shared(status: str, headers: list[tuple[str, str]], exc_info=None):  # noqa: ANN001, ANN202
             if self._in_flight > 1:
-                headers = [*[(name, value) for name, value in headers if name.lower() != "connection"],
-                           ("Connection", "close")]
+                headers = [(name, value) for name, value in headers if name.lower() != "connection"]
+                headers.append(("Connection", "close"))
             return start_response(status, headers, exc_info)
 
         self._count(+1)
