@@ -150,14 +150,14 @@ class CloseConnections:
     """WSGI middleware: `Connection: close` on an answer given while its worker served another request too.
 
     A connection whose requests meet no other in its worker keeps it: a new connection costs a search
-    a fifth more CPU, and at four clients on four workers the server's p95 was 5.0 ms with a
-    connection per request against 3.2 ms kept alive (bench/README.md, session 11). Two connections
-    that meet in one worker share its core; closing one sends its next request through the kernel's
-    accept queue to some worker, most likely another, until each busy connection has a worker of its
-    own. The polls always keep theirs (`keeps_connection`) and are not counted: answered from cached
-    bytes, they hardly share a core. granian honours the header; gunicorn
-    ignores an application's hop-by-hop headers, so gunicorn.conf.py's pre_request closes every
-    answer's connection but the polls'.
+    a fifth more CPU, and at four clients on four workers, side by side, the server's p95 was 5.0 ms
+    with a connection per request against 3.2 ms kept alive (bench/README.md, session 11). Two
+    connections that meet in one worker share its core; closing one sends its next request through the
+    kernel's accept queue to some worker, most likely another, until each busy connection has a worker
+    of its own. The polls always keep theirs (`keeps_connection`) and are not counted: answered from
+    cached bytes, they hardly share a core. granian honours the header; gunicorn ignores an
+    application's hop-by-hop headers, so gunicorn.conf.py's pre_request closes every answer's
+    connection but the polls'.
     """
 
     def __init__(self, wsgi_app: Callable) -> None:
