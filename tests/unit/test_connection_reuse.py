@@ -9,8 +9,6 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from status.wsgi import CloseConnections
 
-Headers = list[tuple[str, str]]
-
 
 class WorkerApp:
     """A WSGI app whose /slow requests stay inside until released: a worker busy with another request."""
